@@ -1,0 +1,63 @@
+// Shared helpers for the addon: argument access with validation, and the kernel registry.
+// Every kernel validates each buffer length against the dimensions it is given before it touches
+// memory, and reports a bad call as a JS exception (Napi::Error), never as a crash.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+
+namespace distil {
+
+// Argument reader: pulls positional arguments of a kernel call and checks their types.
+class Args {
+ public:
+  Args(const Napi::CallbackInfo& info, const char* fn) : info_(info), fn_(fn) {}
+
+  // A Float32Array argument; `what` names it in errors.
+  float* f32(size_t i, const char* what, int64_t expected_len);
+  // A Float32Array that may be null/undefined (returns nullptr).
+  float* f32_opt(size_t i, const char* what, int64_t expected_len);
+  int32_t* i32(size_t i, const char* what, int64_t expected_len);
+  int32_t* i32_opt(size_t i, const char* what, int64_t expected_len);
+  uint8_t* u8(size_t i, const char* what, int64_t expected_len);
+  // A non-negative integer dimension, checked against an upper bound to avoid overflow.
+  int64_t dim(size_t i, const char* what);
+  double num(size_t i, const char* what);
+  bool flag(size_t i, const char* what);
+  uint32_t u32(size_t i, const char* what);
+
+  [[noreturn]] void fail(const std::string& msg) const;
+  Napi::Env env() const { return info_.Env(); }
+
+ private:
+  Napi::Value arg(size_t i, const char* what) const;
+  const Napi::CallbackInfo& info_;
+  const char* fn_;
+};
+
+// Registration functions, one per kernel file.
+void register_matmul(Napi::Env env, Napi::Object exports);
+void register_attention(Napi::Env env, Napi::Object exports);
+void register_layers(Napi::Env env, Napi::Object exports);
+void register_losses(Napi::Env env, Napi::Object exports);
+void register_optim(Napi::Env env, Napi::Object exports);
+
+// Counter-based hash used as the dropout RNG: the keep decision for element i under seed s is a
+// pure function of (s, i), so backward recomputes the mask instead of storing it, and a resumed
+// run reproduces it exactly.
+inline uint32_t hash_u32(uint32_t seed, uint64_t i) {
+  uint64_t z = (static_cast<uint64_t>(seed) << 32) ^ (i + 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<uint32_t>(z >> 32);
+}
+
+// Threshold such that hash < threshold drops the element with probability p.
+inline uint32_t drop_threshold(double p) {
+  double t = p * 4294967296.0;
+  return t >= 4294967295.0 ? 0xFFFFFFFFu : static_cast<uint32_t>(t);
+}
+
+}  // namespace distil

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent set-up used by `npm test`, `npm run demo` and `npm run bench`:
+# system packages (oneDNN, compilers) when missing, npm dependencies, the native addon, the TypeScript build.
+# Each step runs only when its output is missing or older than its inputs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+[ -f /usr/include/oneapi/dnnl/dnnl.hpp ] || need_apt+=(libdnnl-dev)
+command -v g++ >/dev/null || need_apt+=(g++)
+command -v make >/dev/null || need_apt+=(make)
+command -v python3 >/dev/null || need_apt+=(python3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "[setup] installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[setup] npm ci"
+  npm ci --ignore-scripts --no-audit --no-fund >/dev/null
+fi
+
+addon=build/Release/distil.node
+if [ ! -f "$addon" ] || [ -n "$(find native binding.gyp -newer "$addon" 2>/dev/null | head -1)" ]; then
+  echo "[setup] building native addon (oneDNN)"
+  npx --no-install node-gyp rebuild -j 2 >build-native.log 2>&1 || { cat build-native.log; exit 1; }
+fi
+
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src test bench tsconfig.json -newer "$stamp" \( -name "*.ts" -o -name tsconfig.json \) 2>/dev/null | head -1)" ]; then
+  echo "[setup] compiling TypeScript"
+  npx --no-install tsc -p tsconfig.json
+  touch "$stamp"
+fi

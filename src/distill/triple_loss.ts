@@ -1,0 +1,92 @@
+// The distillation loss of one forward pass (SPEC §6; distiller.py `step`):
+//   L = alpha_ce * L_ce + alpha_mlm * L_mlm + alpha_cos * L_cos (+ alpha_mse * L_mse)
+// The reference projects every position onto the vocabulary and then selects rows; we project only
+// the rows a term reads (non-pad positions, or the MLM targets with restrict_ce_to_mask), which gives
+// the same values and gradients with less work.
+import type { BertForMaskedLM } from '../models/bert.js';
+import type { DistilBertForMaskedLM } from '../models/distilbert.js';
+import { cosineEmbedding, crossEntropy, gatherRows, klDivTemperature, mseSum, weightedSum } from '../tensor/ops.js';
+import { noGrad, type Tensor } from '../tensor/tensor.js';
+
+export interface TripleLossConfig {
+  alpha_ce: number;
+  alpha_mlm: number;
+  alpha_cos: number;
+  alpha_mse: number;
+  temperature: number;
+  /** KL (and MSE) only at the MLM targets instead of every non-pad token. */
+  restrict_ce_to_mask: boolean;
+}
+
+export const DEFAULT_TRIPLE_LOSS: TripleLossConfig = {
+  alpha_ce: 5.0, alpha_mlm: 2.0, alpha_cos: 1.0, alpha_mse: 0.0, temperature: 2.0, restrict_ce_to_mask: false,
+};
+
+export interface MlmBatch {
+  /** Input ids after masking (B*T). */
+  inputIds: Int32Array;
+  /** 1 = token, 0 = padding (B*T). */
+  attentionMask: Int32Array;
+  /** Original id at MLM targets, -100 elsewhere (B*T). */
+  mlmLabels: Int32Array;
+  batch: number;
+  seqLen: number;
+}
+
+export interface TripleLossOutput {
+  loss: Tensor;
+  loss_ce: number;
+  loss_mlm: number;
+  loss_cos: number;
+  loss_mse: number;
+}
+
+/** Flat indices i with pred(i), as Int32Array. */
+function where(n: number, pred: (i: number) => boolean): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (pred(i)) out.push(i);
+  return Int32Array.from(out);
+}
+
+export function tripleLoss(student: DistilBertForMaskedLM, teacher: BertForMaskedLM, b: MlmBatch,
+  cfg: TripleLossConfig): TripleLossOutput {
+  const n = b.batch * b.seqLen;
+  const tokens = where(n, (i) => b.attentionMask[i] !== 0);
+  const targets = where(n, (i) => b.mlmLabels[i] !== -100);
+  const projected = cfg.restrict_ce_to_mask ? targets : tokens;
+  const input = { inputIds: b.inputIds, attentionMask: b.attentionMask, batch: b.batch, seqLen: b.seqLen, mlmPositions: projected };
+
+  const t = noGrad(() => {
+    const wasTraining = teacher.training;
+    teacher.eval();
+    try {
+      return teacher.forward(input);
+    } finally {
+      teacher.train(wasTraining);
+    }
+  });
+  const s = student.forward(input);
+
+  // L_ce: soft targets on the projected rows, batchmean over rows, times T^2.
+  const lossCe = klDivTemperature(s.logits, t.logits, cfg.temperature);
+  // L_mlm: hard targets; rows that are not MLM targets carry -100 and are ignored.
+  const labels = projected.map((i) => b.mlmLabels[i]!);
+  const lossMlm = crossEntropy(s.logits, labels, -100);
+  // L_cos: 1 - cos between last hidden states at every non-pad position.
+  const C = s.hiddenStates[0]!.shape[2]!;
+  const hs = s.hiddenStates[s.hiddenStates.length - 1]!.view([n, C]);
+  const ht = t.hiddenStates[t.hiddenStates.length - 1]!.view([n, C]);
+  const lossCos = cosineEmbedding(gatherRows(hs, tokens), noGrad(() => gatherRows(ht, tokens)));
+
+  const terms: Array<[Tensor, number]> = [[lossCe, cfg.alpha_ce], [lossMlm, cfg.alpha_mlm], [lossCos, cfg.alpha_cos]];
+  let mse = 0;
+  if (cfg.alpha_mse > 0) {
+    // L_mse: summed squared error of the selected logits / number of selected rows.
+    const lossMse = mseSum(s.logits, t.logits);
+    mse = lossMse.item() / projected.length;
+    terms.push([lossMse, cfg.alpha_mse / projected.length]);
+  }
+  return {
+    loss: weightedSum(terms), loss_ce: lossCe.item(), loss_mlm: lossMlm.item(), loss_cos: lossCos.item(), loss_mse: mse,
+  };
+}

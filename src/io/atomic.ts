@@ -1,0 +1,56 @@
+// Atomic file replacement, used by every writer in src/io/ (checkpoints, config.json).
+// A training run killed mid-save must never leave a truncated model.safetensors behind that a
+// later `--resume` would read: we write a sibling temporary file, fsync it, then rename it over
+// the target (rename is atomic within one directory on POSIX file systems).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** One `writeSync` call is capped below 2 GiB by Node; 1 GiB chunks stay well clear of it. */
+const MAX_WRITE = 1 << 30;
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  // writeSync may write fewer bytes than asked, so loop until the chunk is out.
+  while (done < bytes.byteLength) {
+    done += fs.writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, MAX_WRITE));
+  }
+}
+
+/**
+ * Replace `file` with `data` atomically: readers see the old content or the new, never a prefix.
+ * `data` may be a list of chunks so large checkpoints are written from the tensors' own memory
+ * instead of being concatenated into one more gigabyte-sized buffer first.
+ */
+export function atomicWriteFile(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
+  const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    try {
+      for (const c of chunks) writeAll(fd, c);
+      // Flush to disk before the rename, or a crash could leave the new name pointing at no data.
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  syncDirectory(path.dirname(file));
+}
+
+/** Persist the rename itself (POSIX). Some platforms (Windows) cannot open a directory; the file is already complete there. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Best effort only: the data was fsynced and renamed; losing this sync can at worst revert to the old file after a power cut.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,125 @@
+// BertForMaskedLM, the teacher (SPEC §2), with Hugging Face parameter names (modeling_bert.py).
+// Legend: B batch, T sequence, C hidden_size, V vocab_size.
+import { add, gatherRows, layerNorm, linear, tanh } from '../tensor/ops.js';
+import type { ParamSpec } from '../tensor/params.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
+import { BERT_LAYER, drop, layerForward, layerSpecs, mlmHeadForward, positionIds, type LayerDims } from './transformer.js';
+
+/** The config.json keys the model reads (HF BertConfig names). */
+export interface BertModelConfig {
+  vocab_size: number;
+  hidden_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  hidden_dropout_prob: number;
+  attention_probs_dropout_prob: number;
+  max_position_embeddings: number;
+  type_vocab_size: number;
+  initializer_range: number;
+  layer_norm_eps: number;
+  pad_token_id: number;
+}
+
+export interface EncoderInput {
+  /** Token ids (B*T), row-major. */
+  inputIds: Int32Array;
+  /** 1 for tokens, 0 for padding (B*T); null when nothing is padded. */
+  attentionMask: Int32Array | null;
+  batch: number;
+  seqLen: number;
+  /** Segment ids (B*T) for BERT; zeros when absent. */
+  tokenTypeIds?: Int32Array | null;
+  /** Flat indices into B*T where the MLM head projects; all positions when absent. */
+  mlmPositions?: Int32Array | null;
+}
+
+export interface MaskedLMOutput {
+  /** hidden_states[0] = embeddings, [i + 1] = output of layer i; each (B, T, C). */
+  hiddenStates: Tensor[];
+  /** (n, V) with n = mlmPositions.length, or (B, T, V) over all positions. */
+  logits: Tensor;
+  /** tanh(dense(h[CLS])) (B, C) when the model has a pooler. */
+  pooled?: Tensor;
+}
+
+export const BERT_PREFIX = 'bert.';
+
+export class BertForMaskedLM extends Module {
+  readonly layerDims: LayerDims;
+
+  constructor(readonly config: BertModelConfig, readonly withPooler = false) {
+    super(BertForMaskedLM.specs(config, withPooler));
+    this.layerDims = {
+      hidden: config.hidden_size, heads: config.num_attention_heads, ffn: config.intermediate_size,
+      eps: config.layer_norm_eps, hiddenDropout: config.hidden_dropout_prob,
+      attentionDropout: config.attention_probs_dropout_prob, attnOutputDropout: true, initStd: config.initializer_range,
+    };
+  }
+
+  static specs(c: BertModelConfig, withPooler: boolean): ParamSpec[] {
+    const C = c.hidden_size, std = c.initializer_range;
+    const dims = { hidden: C, heads: c.num_attention_heads, ffn: c.intermediate_size, initStd: std } as LayerDims;
+    const specs: ParamSpec[] = [
+      embeddingSpec('bert.embeddings.word_embeddings', c.vocab_size, C, std),
+      embeddingSpec('bert.embeddings.position_embeddings', c.max_position_embeddings, C, std),
+      embeddingSpec('bert.embeddings.token_type_embeddings', c.type_vocab_size, C, std),
+      ...layerNormSpecs('bert.embeddings.LayerNorm', C),
+    ];
+    for (let i = 0; i < c.num_hidden_layers; i++) specs.push(...layerSpecs(`bert.encoder.layer.${i}.`, BERT_LAYER, dims));
+    if (withPooler) specs.push(...linearSpecs('bert.pooler.dense', C, C, std));
+    specs.push(
+      ...linearSpecs('cls.predictions.transform.dense', C, C, std),
+      ...layerNormSpecs('cls.predictions.transform.LayerNorm', C),
+      { name: 'cls.predictions.bias', shape: [c.vocab_size], init: { kind: 'const', value: 0 }, noDecay: true },
+    );
+    return specs;
+  }
+
+  /** Embeddings -> (B, T, C): word + position + token type -> LayerNorm -> dropout. */
+  embed(x: EncoderInput): Tensor {
+    const { batch: B, seqLen: T } = x;
+    const c = this.config;
+    if (T > c.max_position_embeddings)
+      throw new Error(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`);
+    const shape = [B, T];
+    const types = x.tokenTypeIds ?? new Int32Array(B * T);
+    let e = gatherRows(this.p('bert.embeddings.word_embeddings.weight'), x.inputIds, shape, c.pad_token_id);
+    e = add(e, gatherRows(this.p('bert.embeddings.position_embeddings.weight'), positionIds(B, T), shape));
+    e = add(e, gatherRows(this.p('bert.embeddings.token_type_embeddings.weight'), types, shape));
+    e = layerNorm(e, this.p('bert.embeddings.LayerNorm.weight'), this.p('bert.embeddings.LayerNorm.bias'), c.layer_norm_eps);
+    return drop(this, e, c.hidden_dropout_prob);
+  }
+
+  /** The encoder alone: all hidden states. */
+  encode(x: EncoderInput): Tensor[] {
+    const states = [this.embed(x)];
+    for (let i = 0; i < this.config.num_hidden_layers; i++)
+      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims));
+    return states;
+  }
+
+  forward(x: EncoderInput): MaskedLMOutput {
+    const hiddenStates = this.encode(x);
+    const h = hiddenStates[hiddenStates.length - 1]!;
+    const logits = mlmHeadForward(this, h, x.mlmPositions ?? null, {
+      dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm',
+      decoderWeight: 'bert.embeddings.word_embeddings.weight', decoderBias: 'cls.predictions.bias',
+    }, this.config.layer_norm_eps);
+    const out: MaskedLMOutput = {
+      hiddenStates,
+      logits: x.mlmPositions ? logits : logits.view([x.batch, x.seqLen, this.config.vocab_size]),
+    };
+    if (this.withPooler) out.pooled = this.pool(h, x.batch, x.seqLen);
+    return out;
+  }
+
+  /** Pooler: tanh(dense(h[:, 0])) (B, C). */
+  pool(h: Tensor, B: number, T: number): Tensor {
+    const C = this.config.hidden_size;
+    const cls = new Int32Array(B).map((_, b) => b * T);
+    const first = gatherRows(h.view([B * T, C]), cls);
+    return tanh(linear(first, this.p('bert.pooler.dense.weight'), this.p('bert.pooler.dense.bias')));
+  }
+}

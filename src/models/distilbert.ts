@@ -1,0 +1,92 @@
+// DistilBertForMaskedLM, the student (SPEC §2), with Hugging Face names (modeling_distilbert.py):
+// word + position embeddings only, no token types, no pooler; vocab_projector tied to the word
+// embeddings. Legend: B batch, T sequence, C dim, V vocab_size.
+import { add, gatherRows, layerNorm } from '../tensor/ops.js';
+import type { ParamSpec } from '../tensor/params.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { EncoderInput, MaskedLMOutput } from './bert.js';
+import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
+import { DISTILBERT_LAYER, drop, layerForward, layerSpecs, mlmHeadForward, positionIds, type LayerDims } from './transformer.js';
+
+/** The config.json keys the model reads (HF DistilBertConfig names). */
+export interface DistilBertModelConfig {
+  vocab_size: number;
+  dim: number;
+  n_layers: number;
+  n_heads: number;
+  hidden_dim: number;
+  dropout: number;
+  attention_dropout: number;
+  max_position_embeddings: number;
+  initializer_range: number;
+  pad_token_id: number;
+}
+
+/** DistilBERT hard-codes LayerNorm eps 1e-12 (it is not a config key). */
+export const DISTILBERT_LN_EPS = 1e-12;
+
+export class DistilBertForMaskedLM extends Module {
+  readonly layerDims: LayerDims;
+
+  constructor(readonly config: DistilBertModelConfig) {
+    super(DistilBertForMaskedLM.specs(config));
+    this.layerDims = {
+      hidden: config.dim, heads: config.n_heads, ffn: config.hidden_dim, eps: DISTILBERT_LN_EPS,
+      hiddenDropout: config.dropout, attentionDropout: config.attention_dropout, attnOutputDropout: false,
+      initStd: config.initializer_range,
+    };
+  }
+
+  static encoderSpecs(c: DistilBertModelConfig): ParamSpec[] {
+    const C = c.dim, std = c.initializer_range;
+    const dims = { hidden: C, heads: c.n_heads, ffn: c.hidden_dim, initStd: std } as LayerDims;
+    const specs: ParamSpec[] = [
+      embeddingSpec('distilbert.embeddings.word_embeddings', c.vocab_size, C, std),
+      embeddingSpec('distilbert.embeddings.position_embeddings', c.max_position_embeddings, C, std),
+      ...layerNormSpecs('distilbert.embeddings.LayerNorm', C),
+    ];
+    for (let i = 0; i < c.n_layers; i++)
+      specs.push(...layerSpecs(`distilbert.transformer.layer.${i}.`, DISTILBERT_LAYER, dims));
+    return specs;
+  }
+
+  static specs(c: DistilBertModelConfig): ParamSpec[] {
+    return [
+      ...DistilBertForMaskedLM.encoderSpecs(c),
+      ...linearSpecs('vocab_transform', c.dim, c.dim, c.initializer_range),
+      ...layerNormSpecs('vocab_layer_norm', c.dim),
+      { name: 'vocab_projector.bias', shape: [c.vocab_size], init: { kind: 'const', value: 0 }, noDecay: true },
+    ];
+  }
+
+  /** Embeddings -> (B, T, C): word + position -> LayerNorm -> dropout. */
+  embed(x: EncoderInput): Tensor {
+    const { batch: B, seqLen: T } = x;
+    const c = this.config;
+    if (T > c.max_position_embeddings)
+      throw new Error(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`);
+    const shape = [B, T];
+    let e = gatherRows(this.p('distilbert.embeddings.word_embeddings.weight'), x.inputIds, shape, c.pad_token_id);
+    e = add(e, gatherRows(this.p('distilbert.embeddings.position_embeddings.weight'), positionIds(B, T), shape));
+    e = layerNorm(e, this.p('distilbert.embeddings.LayerNorm.weight'), this.p('distilbert.embeddings.LayerNorm.bias'),
+      DISTILBERT_LN_EPS);
+    return drop(this, e, c.dropout);
+  }
+
+  encode(x: EncoderInput): Tensor[] {
+    const states = [this.embed(x)];
+    for (let i = 0; i < this.config.n_layers; i++)
+      states.push(layerForward(this, states[i]!, x.attentionMask, `distilbert.transformer.layer.${i}.`,
+        DISTILBERT_LAYER, this.layerDims));
+    return states;
+  }
+
+  forward(x: EncoderInput): MaskedLMOutput {
+    const hiddenStates = this.encode(x);
+    const logits = mlmHeadForward(this, hiddenStates[hiddenStates.length - 1]!, x.mlmPositions ?? null, {
+      dense: 'vocab_transform', layerNorm: 'vocab_layer_norm',
+      decoderWeight: 'distilbert.embeddings.word_embeddings.weight', decoderBias: 'vocab_projector.bias',
+    }, DISTILBERT_LN_EPS);
+    return { hiddenStates, logits: x.mlmPositions ? logits : logits.view([x.batch, x.seqLen, this.config.vocab_size]) };
+  }
+}

@@ -1,0 +1,93 @@
+// The post-LN transformer layer shared by BERT and DistilBERT (SPEC §2), and the MLM head.
+// The two models compute the same thing under different checkpoint names; `LayerNames` maps the
+// roles to each model's Hugging Face keys. Legend: B batch, T sequence, C hidden, F FFN size, V vocab.
+import type { ParamSpec } from '../tensor/params.js';
+import { add, attention, dropout, gatherRows, gelu, layerNorm, linear } from '../tensor/ops.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { layerNormSpecs, linearSpecs, type Module } from './module.js';
+
+export interface LayerNames {
+  q: string; k: string; v: string; o: string; ln1: string; ffn1: string; ffn2: string; ln2: string;
+}
+
+export const BERT_LAYER: LayerNames = {
+  q: 'attention.self.query', k: 'attention.self.key', v: 'attention.self.value', o: 'attention.output.dense',
+  ln1: 'attention.output.LayerNorm', ffn1: 'intermediate.dense', ffn2: 'output.dense', ln2: 'output.LayerNorm',
+};
+
+export const DISTILBERT_LAYER: LayerNames = {
+  q: 'attention.q_lin', k: 'attention.k_lin', v: 'attention.v_lin', o: 'attention.out_lin',
+  ln1: 'sa_layer_norm', ffn1: 'ffn.lin1', ffn2: 'ffn.lin2', ln2: 'output_layer_norm',
+};
+
+export interface LayerDims {
+  hidden: number;
+  heads: number;
+  ffn: number;
+  eps: number;
+  hiddenDropout: number;
+  attentionDropout: number;
+  /** BERT drops out the attention output projection; DistilBERT does not (modeling_distilbert.py). */
+  attnOutputDropout: boolean;
+  initStd: number;
+}
+
+export function layerSpecs(prefix: string, n: LayerNames, d: LayerDims): ParamSpec[] {
+  const C = d.hidden;
+  return [
+    ...linearSpecs(`${prefix}${n.q}`, C, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.k}`, C, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.v}`, C, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.o}`, C, C, d.initStd),
+    ...layerNormSpecs(`${prefix}${n.ln1}`, C),
+    ...linearSpecs(`${prefix}${n.ffn1}`, d.ffn, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.ffn2}`, C, d.ffn, d.initStd),
+    ...layerNormSpecs(`${prefix}${n.ln2}`, C),
+  ];
+}
+
+const lin = (m: Module, x: Tensor, name: string): Tensor => linear(x, m.p(`${name}.weight`), m.p(`${name}.bias`));
+const ln = (m: Module, x: Tensor, name: string, eps: number): Tensor =>
+  layerNorm(x, m.p(`${name}.weight`), m.p(`${name}.bias`), eps);
+
+/** Dropout in training mode only, seeded from the module's stream. */
+export const drop = (m: Module, x: Tensor, p: number): Tensor => (m.training && p > 0 ? dropout(x, p, m.nextSeed()) : x);
+
+/** One encoder layer: x (B, T, C), mask (B, T) 1 = token -> (B, T, C). */
+export function layerForward(m: Module, x: Tensor, mask: Int32Array | null, prefix: string, n: LayerNames,
+  d: LayerDims): Tensor {
+  const q = lin(m, x, `${prefix}${n.q}`); // (B, T, C)
+  const k = lin(m, x, `${prefix}${n.k}`);
+  const v = lin(m, x, `${prefix}${n.v}`);
+  const pAttn = m.training ? d.attentionDropout : 0;
+  const ctx = attention(q, k, v, mask, d.heads, pAttn, pAttn > 0 ? m.nextSeed() : 0); // (B, T, C)
+  let a = lin(m, ctx, `${prefix}${n.o}`);
+  if (d.attnOutputDropout) a = drop(m, a, d.hiddenDropout);
+  const h = ln(m, add(a, x), `${prefix}${n.ln1}`, d.eps); // (B, T, C)
+  const f = drop(m, lin(m, gelu(lin(m, h, `${prefix}${n.ffn1}`)), `${prefix}${n.ffn2}`), d.hiddenDropout); // (B, T, C)
+  return ln(m, add(f, h), `${prefix}${n.ln2}`, d.eps);
+}
+
+export interface MlmHeadNames {
+  dense: string; layerNorm: string; decoderWeight: string; decoderBias: string;
+}
+
+/**
+ * MLM head on the rows of `hidden` (B*T, C) at `positions` (flat indices; null = all rows):
+ * dense -> GELU -> LayerNorm -> decoder tied to the word embeddings + bias -> logits (n, V).
+ */
+export function mlmHeadForward(m: Module, hidden: Tensor, positions: Int32Array | null, names: MlmHeadNames,
+  eps: number): Tensor {
+  const C = hidden.shape[hidden.shape.length - 1]!;
+  const flat = hidden.view([hidden.size / C, C]);
+  const h = positions ? gatherRows(flat, positions) : flat; // (n, C)
+  const t = ln(m, gelu(lin(m, h, names.dense)), names.layerNorm, eps);
+  return linear(t, m.p(names.decoderWeight), m.p(names.decoderBias)); // (n, V)
+}
+
+/** Flat position ids (B*T): 0..T-1 for each row. */
+export function positionIds(B: number, T: number): Int32Array {
+  const ids = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ids[b * T + t] = t;
+  return ids;
+}

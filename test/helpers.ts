@@ -1,0 +1,48 @@
+// Shared test helpers: fixture paths and by-name comparison with the max error reported
+// (llm.c test_gpt2.c style).
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readSafetensors, type SafeFile } from '../src/io/safetensors.js';
+
+/** Repository root, from dist/test/helpers.js or test/helpers.ts. */
+export const ROOT = (() => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!d.endsWith('dist') && d !== '/') d = dirname(d);
+  return d === '/' ? join(dirname(fileURLToPath(import.meta.url)), '..') : dirname(d);
+})();
+
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+export const fixture = (name: string): SafeFile => readSafetensors(join(FIXTURES, name));
+
+export interface Diff {
+  maxAbs: number;
+  maxRel: number;
+}
+
+/** Max absolute error and max error relative to the largest reference magnitude. */
+export function diff(got: ArrayLike<number>, want: ArrayLike<number>): Diff {
+  assert.equal(got.length, want.length, 'length mismatch');
+  let maxAbs = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) {
+    maxAbs = Math.max(maxAbs, Math.abs(got[i]! - want[i]!));
+    scale = Math.max(scale, Math.abs(want[i]!));
+  }
+  return { maxAbs, maxRel: scale > 0 ? maxAbs / scale : maxAbs };
+}
+
+/**
+ * Assert `got` matches `want` to `rtol` relative to the tensor's largest magnitude, or to `atol`
+ * absolute (for tensors that are ~0 by construction). Returns the diff for reporting.
+ */
+export function assertClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, rtol = 1e-5, atol = 1e-7): Diff {
+  const d = diff(got, want);
+  assert.ok(d.maxRel <= rtol || d.maxAbs <= atol,
+    `${name}: max abs error ${d.maxAbs.toExponential(2)}, relative ${d.maxRel.toExponential(2)} > ${rtol}`);
+  return d;
+}
+
+export function int32(f: SafeFile, name: string): Int32Array {
+  return Int32Array.from(f.int64(name), (v) => Number(v));
+}
