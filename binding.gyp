@@ -12,7 +12,7 @@
         "native/optim.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp", "-march=x86-64-v3", "-mtune=native"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp", "-march=native"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "ldflags": ["-fopenmp"],
       "libraries": ["-ldnnl", "-lgomp"],

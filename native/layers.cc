@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common.h"
+#include "fastmath.h"
 
 namespace distil {
 
@@ -102,7 +103,7 @@ Napi::Value unary_forward(const Napi::CallbackInfo& info, const char* name, F f)
   int64_t n = a.dim(2, "n");
   float* out = a.f32(0, "out", n);
   const float* x = a.f32(1, "inp", n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
   return info.Env().Undefined();
 }
@@ -114,18 +115,18 @@ Napi::Value unary_backward(const Napi::CallbackInfo& info, const char* name, F d
   float* dx = a.f32(0, "dinp", n);
   const float* saved = a.f32(1, "saved", n);
   const float* g = a.f32(2, "dout", n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) dx[i] += g[i] * dfdx(saved[i]);
   return info.Env().Undefined();
 }
 
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
-  return unary_forward(info, "geluForward", [](float x) { return 0.5f * x * (1.0f + std::erf(x * kInvSqrt2)); });
+  return unary_forward(info, "geluForward", [](float x) { return 0.5f * x * (1.0f + fast_erf(x * kInvSqrt2)); });
 }
 // saved = the GELU input.
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
   return unary_backward(info, "geluBackward", [](float x) {
-    return 0.5f * (1.0f + std::erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * std::exp(-0.5f * x * x);
+    return 0.5f * (1.0f + fast_erf(x * kInvSqrt2)) + x * kInvSqrt2Pi * fast_exp(-0.5f * x * x);
   });
 }
 Napi::Value TanhForward(const Napi::CallbackInfo& info) {

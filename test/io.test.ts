@@ -159,8 +159,10 @@ test('every malformed file is rejected with the file, the tensor and a fix', () 
   throwsWith(() => readSafetensors(f), f, '__metadata__');
   f = rawFile({ w: 3 });
   throwsWith(() => readSafetensors(f), f, '"w"', 'not an object');
-  f = rawFile({ w: { dtype: 'F8_E4M3', shape: [2], data_offsets: [0, 2] } }, new Uint8Array(2));
-  throwsWith(() => readSafetensors(f), f, '"w"', 'unknown dtype', 'F8_E4M3', 'convert');
+  for (const dtype of ['F8_E4M3', 'toString', 7]) {
+    f = rawFile({ w: { dtype, shape: [2], data_offsets: [0, 2] } }, new Uint8Array(2));
+    throwsWith(() => readSafetensors(f), f, '"w"', 'unknown dtype', JSON.stringify(dtype), 'convert');
+  }
   for (const shape of [[-1], [1.5], ['2'], 4, null]) {
     f = rawFile({ w: { dtype: 'F32', shape, data_offsets: [0, 8] } }, f32(2));
     throwsWith(() => readSafetensors(f), f, '"w"', 'shape');

@@ -120,19 +120,26 @@ const DISTILBERT_RULES: Record<keyof DistilBertConfig, Rule> = {
   initializer_range: { kind: 'positive' },
   qa_dropout: PROB,
   seq_classif_dropout: PROB,
-  sinusoidal_pos_embds: { kind: 'only', value: false, why: 'sinusoidal position embeddings are not supported; set it to false (learned positions)' },
+  sinusoidal_pos_embds: {
+    kind: 'only',
+    value: false,
+    why: 'sinusoidal position embeddings are not supported; set it to false (learned positions)',
+  },
   pad_token_id: { kind: 'int', min: 0 },
   tie_weights_: { kind: 'bool' },
 };
 
-const describe = (v: unknown): string => `${JSON.stringify(v) ?? String(v)} (${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v})`;
+const describe = (v: unknown): string =>
+  `${JSON.stringify(v) ?? String(v)} (${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v})`;
 
 /** Returns what is wrong with `value`, or null when it is acceptable. */
 function problem(value: unknown, rule: Rule): string | null {
   const isNum = typeof value === 'number' && Number.isFinite(value);
   switch (rule.kind) {
     case 'int':
-      return Number.isSafeInteger(value) && (value as number) >= rule.min ? null : `must be an integer >= ${rule.min}, got ${describe(value)}`;
+      return Number.isSafeInteger(value) && (value as number) >= rule.min
+        ? null
+        : `must be an integer >= ${rule.min}, got ${describe(value)}`;
     case 'prob':
       return isNum && value >= 0 && value < 1 ? null : `must be a probability in [0, 1), got ${describe(value)}`;
     case 'positive':
@@ -149,7 +156,14 @@ function problem(value: unknown, rule: Rule): string | null {
  * Defaults + values, checked against `rules`. `strict` rejects keys we do not know (overrides);
  * config.json files are read non-strictly because HF writes many keys we have no use for.
  */
-function build<C extends object>(name: string, defaults: Readonly<C>, rules: Record<keyof C, Rule>, values: object, source: string, strict: boolean): C {
+function build<C extends object>(
+  name: string,
+  defaults: Readonly<C>,
+  rules: Record<keyof C, Rule>,
+  values: object,
+  source: string,
+  strict: boolean,
+): C {
   const out: Record<string, unknown> = { ...defaults };
   for (const [key, value] of Object.entries(values)) {
     if (!Object.hasOwn(rules, key)) {
@@ -165,9 +179,14 @@ function build<C extends object>(name: string, defaults: Readonly<C>, rules: Rec
 
 function checkSizes(source: string, width: [string, number], heads: [string, number], vocab: number, pad: number): void {
   if (width[1] % heads[1] !== 0) {
-    throw new Error(`${source}: ${width[0]} ${width[1]} is not divisible by ${heads[0]} ${heads[1]}; pick sizes with ${width[0]} = ${heads[0]} * head size`);
+    throw new Error(
+      `${source}: ${width[0]} ${width[1]} is not divisible by ${heads[0]} ${heads[1]}; ` +
+        `pick sizes with ${width[0]} = ${heads[0]} * head size`,
+    );
   }
-  if (pad >= vocab) throw new Error(`${source}: pad_token_id ${pad} is not below vocab_size ${vocab}; set pad_token_id to the [PAD] id (0 for BERT vocabularies)`);
+  if (pad >= vocab) {
+    throw new Error(`${source}: pad_token_id ${pad} is not below vocab_size ${vocab}; set it to the [PAD] id (0 for BERT vocabularies)`);
+  }
 }
 
 function bertFrom(values: object, source: string, strict: boolean): BertConfig {
@@ -212,14 +231,18 @@ export function readModelConfig(dir: string): ModelConfig {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message}); fix the file or re-export it with save_pretrained()`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: config.json must hold a JSON object; re-export it with save_pretrained()`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new Error(`${file}: config.json must hold a JSON object; re-export it with save_pretrained()`);
+  }
   const values = raw as Record<string, unknown>;
   const type = values.model_type;
   if (type === 'bert') {
     // HF BERT also offers relative position schemes; loading those weights as absolute ones would be silently wrong.
     const pos = values.position_embedding_type;
     if (pos !== undefined && pos !== 'absolute') {
-      throw new Error(`${file}: position_embedding_type ${JSON.stringify(pos)} is not supported; only "absolute" (learned) positions are implemented`);
+      throw new Error(
+        `${file}: position_embedding_type ${JSON.stringify(pos)} is not supported; only "absolute" (learned) positions are implemented`,
+      );
     }
     return { kind: 'bert', config: bertFrom(values, file, false), raw: values };
   }
@@ -248,7 +271,13 @@ function writeConfig(dir: string, modelType: string, config: object, architectur
       throw new Error(`${file}: extra key "${key}" would contradict the model config; change the config object instead`);
     }
   }
-  const json: Record<string, unknown> = { architectures: [architecture], model_type: modelType, ...config, transformers_version: TRANSFORMERS_VERSION, ...extra };
+  const json: Record<string, unknown> = {
+    architectures: [architecture],
+    model_type: modelType,
+    ...config,
+    transformers_version: TRANSFORMERS_VERSION,
+    ...extra,
+  };
   // Sorted keys, 2-space indent and a final newline, as transformers' to_json_file writes them.
   const sorted = Object.fromEntries(Object.keys(json).sort().map((k) => [k, json[k]]));
   fs.mkdirSync(dir, { recursive: true });

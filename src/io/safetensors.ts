@@ -53,7 +53,7 @@ export class SafeFile {
     const t = this.tensors.get(name);
     if (t) return t;
     const some = [...this.tensors.keys()].slice(0, 5).join(', ');
-    throw new Error(`${this.path}: no tensor named "${name}" (the file has ${this.tensors.size} tensors, e.g. ${some || 'none'}); check the key name`);
+    throw new Error(`${this.path}: no tensor named "${name}" (the file has ${this.tensors.size}, e.g. ${some || 'none'}); check the key`);
   }
 
   /** Float data as F32: zero-copy for 4-byte-aligned F32, converted from F16/BF16/F64. */
@@ -170,8 +170,9 @@ export function readSafetensors(file: string): SafeFile {
     }
     if (!isObject(entry)) fail(`header entry is not an object {dtype, shape, data_offsets}; ${notSafetensors}`, name);
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZE)) {
-      fail(`unknown dtype ${JSON.stringify(dtype)}; supported: ${Object.keys(DTYPE_SIZE).join(', ')}; convert the checkpoint (e.g. to F32) before loading`, name);
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_SIZE, dtype)) {
+      const supported = Object.keys(DTYPE_SIZE).join(', ');
+      fail(`unknown dtype ${JSON.stringify(dtype)}; supported: ${supported}; convert the checkpoint (e.g. to F32) first`, name);
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
       fail(`shape ${JSON.stringify(shape)} is not an array of non-negative integers; ${notSafetensors}`, name);
@@ -184,7 +185,8 @@ export function readSafetensors(file: string): SafeFile {
     const [begin, end] = offsets as [number, number];
     const expected = numel(dims) * DTYPE_SIZE[d];
     if (end - begin !== expected) {
-      fail(`data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape [${dims.join(', ')}] of ${d} needs ${expected}; ${notSafetensors}`, name);
+      const what = `data_offsets [${begin}, ${end}] span ${end - begin} bytes but shape [${dims.join(', ')}] of ${d} needs ${expected}`;
+      fail(`${what}; ${notSafetensors}`, name);
     }
     if (end > dataLength) {
       fail(`data_offsets [${begin}, ${end}] lie outside the data section (${dataLength} bytes); ${notSafetensors}`, name);
@@ -217,16 +219,26 @@ export interface TensorToWrite {
   data: Float32Array | BigInt64Array | Int32Array | Uint16Array;
 }
 
-const WRITE_ARRAY: Record<WriteDtype, Function> = { F32: Float32Array, I64: BigInt64Array, I32: Int32Array, BF16: Uint16Array, F16: Uint16Array };
+const WRITE_ARRAY: Record<WriteDtype, Function> = {
+  F32: Float32Array,
+  I64: BigInt64Array,
+  I32: Int32Array,
+  BF16: Uint16Array,
+  F16: Uint16Array,
+};
 
 /** Write tensors in the layout of Python's `safetensors.torch.save_file`, atomically. */
 export function writeSafetensors(file: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): void {
   const seen = new Set<string>();
   for (const t of tensors) {
     const where = `${file}: tensor "${t.name}"`;
-    if (t.name === '__metadata__' || seen.has(t.name)) throw new Error(`${where}: name is reserved or used twice; give every tensor a unique name`);
+    if (t.name === '__metadata__' || seen.has(t.name)) {
+      throw new Error(`${where}: name is reserved or used twice; give every tensor a unique name`);
+    }
     seen.add(t.name);
-    if (!(t.data instanceof WRITE_ARRAY[t.dtype])) throw new Error(`${where}: dtype ${t.dtype} needs a ${WRITE_ARRAY[t.dtype].name}, got ${t.data.constructor.name}`);
+    if (!(t.data instanceof WRITE_ARRAY[t.dtype])) {
+      throw new Error(`${where}: dtype ${t.dtype} needs a ${WRITE_ARRAY[t.dtype].name}, got ${t.data.constructor.name}`);
+    }
     if (!t.shape.every(isCount) || numel(t.shape) !== t.data.length) {
       throw new Error(`${where}: shape [${t.shape.join(', ')}] does not match ${t.data.length} elements of data`);
     }
@@ -234,7 +246,9 @@ export function writeSafetensors(file: string, tensors: readonly TensorToWrite[]
   if (metadata && !Object.values(metadata).every((v) => typeof v === 'string')) throw new Error(`${file}: metadata values must be strings`);
 
   // Reference order: descending dtype alignment, then name compared as UTF-8 bytes (Rust String order).
-  const ordered = [...tensors].sort((a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)));
+  const ordered = [...tensors].sort(
+    (a, b) => DTYPE_RANK[b.dtype] - DTYPE_RANK[a.dtype] || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)),
+  );
 
   // The JSON is assembled by hand because JS objects move integer-like keys ("0", "12") to the
   // front, which would break the reference's key order.

@@ -7,7 +7,10 @@ import type { ParamStore } from '../tensor/params.js';
 import { writeSafetensors, type SafeFile, type TensorInfo } from './safetensors.js';
 
 export interface LoadOptions {
-  /** File keys that may have no parameter, e.g. /^cls\.seq_relationship\./ in a pre-training checkpoint. Tested against the key as written and as mapped. */
+  /**
+   * File keys that may have no parameter, e.g. /^cls\.seq_relationship\./ in a pre-training
+   * checkpoint. Tested against the key as written and as mapped; never skips a key that fits.
+   */
   ignore?: RegExp[];
   /** Parameters the file may lack; they keep their current (initialised) values, e.g. a new classifier head. */
   allowMissing?: RegExp[];
@@ -67,7 +70,9 @@ export function loadStateDict(store: ParamStore, file: SafeFile, opts: LoadOptio
       return;
     }
     const other = source.get(name);
-    if (other !== undefined) throw new Error(`${file.path}: tensors "${other}" and "${key}" both map to parameter ${name}; drop one or pass a rename`);
+    if (other !== undefined) {
+      throw new Error(`${file.path}: tensors "${other}" and "${key}" both map to parameter ${name}; drop one or pass a rename`);
+    }
     source.set(name, key);
   });
   const absent = store.names().filter((n) => !source.has(n));
@@ -80,7 +85,8 @@ export function loadStateDict(store: ParamStore, file: SafeFile, opts: LoadOptio
     if (unexpected.length > 0) parts.push(`${unexpected.length} unexpected keys in the file: ${list(unexpected)}`);
     throw new Error(
       `${file.path}: checkpoint does not fit the model: ${parts.join('; ')}. Is this a ${kind} checkpoint? ` +
-        'Point to the right model directory, or pass `ignore` for extra keys, `allowMissing` for parameters to keep initialised, `rename` for other key names.',
+        'Point to the right model directory, or pass `ignore` for extra keys, ' +
+        '`allowMissing` for parameters to keep initialised, `rename` for other key names.',
     );
   }
 
@@ -88,7 +94,10 @@ export function loadStateDict(store: ParamStore, file: SafeFile, opts: LoadOptio
   for (const [name, key] of source) {
     const info = file.tensors.get(key) as TensorInfo;
     if (!FLOAT_DTYPES.has(info.dtype)) {
-      throw new Error(`${file.path}: tensor "${key}" has dtype ${info.dtype}, but parameter ${name} needs floats (F32/F16/BF16/F64); is this the right checkpoint?`);
+      throw new Error(
+        `${file.path}: tensor "${key}" has dtype ${info.dtype}, but parameter ${name} needs floats (F32/F16/BF16/F64); ` +
+          'is this the right checkpoint?',
+      );
     }
     const want = store.shape(name);
     if (info.shape.length !== want.length || info.shape.some((d, i) => d !== want[i])) {
@@ -96,7 +105,9 @@ export function loadStateDict(store: ParamStore, file: SafeFile, opts: LoadOptio
     }
   }
   if (mismatched.length > 0) {
-    throw new Error(`config.json does not match the weights: ${file.path}: ${list(mismatched)}; use the config.json saved with these weights`);
+    throw new Error(
+      `config.json does not match the weights: ${file.path}: ${list(mismatched)}; use the config.json saved with these weights`,
+    );
   }
 
   for (const [name, key] of source) store.view(name).set(file.float32(key));

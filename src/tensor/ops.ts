@@ -1,5 +1,6 @@
 // Differentiable ops: each runs a native forward kernel and records the matching backward.
 // Legend: N rows (= B * T when flattened), C hidden size, K input features, V vocabulary.
+import { arena } from './arena.js';
 import { native } from './native.js';
 import { Tensor, result, tape } from './tensor.js';
 
@@ -16,7 +17,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const [N, K] = w.shape as [number, number];
   if (last(x) !== K) throw new Error(`linear ${w.name}: input has ${last(x)} features, weight [${w.shape}] expects ${K}`);
   const M = rows(x);
-  const y = result(new Float32Array(M * N), [...x.shape.slice(0, -1), N], [x, w, ...(b ? [b] : [])]);
+  const y = result(arena.alloc(M * N), [...x.shape.slice(0, -1), N], [x, w, ...(b ? [b] : [])]);
   native.matmul(y.data, x.data, w.data, b ? b.data : null, 1, M, N, K, false, true, false);
   if (y.requiresGrad)
     tape.record([y], () => {
@@ -39,7 +40,7 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   if (K !== K2 || a.size !== batch * M * K || b.size !== batch * K * N)
     throw new Error(`matmul: shapes [${a.shape}]${transA ? '^T' : ''} and [${b.shape}]${transB ? '^T' : ''} do not match`);
   const shape = a.shape.length === 3 ? [batch, M, N] : [M, N];
-  const c = result(new Float32Array(batch * M * N), shape, [a, b]);
+  const c = result(arena.alloc(batch * M * N), shape, [a, b]);
   native.matmul(c.data, a.data, b.data, null, batch, M, N, K, transA, transB, false);
   if (c.requiresGrad)
     tape.record([c], () => {
@@ -62,13 +63,13 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
 export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor {
   const C = last(x), N = rows(x);
   if (w.size !== C || b.size !== C) throw new Error(`layerNorm ${w.name}: weight has ${w.size} elements, input has ${C} features`);
-  const y = result(new Float32Array(x.size), x.shape, [x, w, b]);
-  const mean = new Float32Array(N), rstd = new Float32Array(N);
+  const y = result(arena.alloc(x.size), x.shape, [x, w, b]);
+  const mean = arena.alloc(N), rstd = arena.alloc(N);
   native.layernormForward(y.data, mean, rstd, x.data, w.data, b.data, N, C, eps);
   if (y.requiresGrad)
     tape.record([y], () => {
       if (!y.grad) return;
-      native.layernormBackward(x.requiresGrad ? x.gradBuf() : new Float32Array(x.size),
+      native.layernormBackward(x.requiresGrad ? x.gradBuf() : arena.alloc(x.size),
         w.requiresGrad ? w.gradBuf() : null, b.requiresGrad ? b.gradBuf() : null,
         y.grad, x.data, mean, rstd, w.data, N, C);
     });
@@ -78,7 +79,7 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor 
 type Unary = 'gelu' | 'tanh' | 'relu';
 
 function unary(x: Tensor, kind: Unary): Tensor {
-  const y = result(new Float32Array(x.size), x.shape, [x]);
+  const y = result(arena.alloc(x.size), x.shape, [x]);
   native[`${kind}Forward`](y.data, x.data, x.size);
   if (y.requiresGrad)
     tape.record([y], () => {
@@ -97,7 +98,7 @@ export const relu = (x: Tensor): Tensor => unary(x, 'relu');
 /** Inverted dropout with a counter-based mask from `seed`; identity when p = 0. */
 export function dropout(x: Tensor, p: number, seed: number): Tensor {
   if (p === 0) return x;
-  const y = result(new Float32Array(x.size), x.shape, [x]);
+  const y = result(arena.alloc(x.size), x.shape, [x]);
   native.dropoutForward(y.data, x.data, x.size, p, seed);
   if (y.requiresGrad)
     tape.record([y], () => {
@@ -108,7 +109,7 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, 'add');
-  const y = result(new Float32Array(a.size), a.shape, [a, b]);
+  const y = result(arena.alloc(a.size), a.shape, [a, b]);
   native.add(y.data, a.data, b.data, a.size);
   if (y.requiresGrad)
     tape.record([y], () => {
@@ -126,7 +127,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
  */
 export function gatherRows(table: Tensor, ids: Int32Array, idsShape: number[] = [ids.length], paddingIdx = -1): Tensor {
   const [V, C] = [table.shape[0]!, table.size / table.shape[0]!];
-  const y = result(new Float32Array(ids.length * C), [...idsShape, C], [table]);
+  const y = result(arena.alloc(ids.length * C), [...idsShape, C], [table]);
   native.embeddingForward(y.data, ids, table.data, ids.length, C, V);
   if (y.requiresGrad)
     tape.record([y], () => {
@@ -146,8 +147,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: Int32Array | nu
   sameShape(q, v, 'attention');
   if (C % heads !== 0) throw new Error(`attention: hidden size ${C} is not divisible by ${heads} heads`);
   const D = C / heads;
-  const ctx = result(new Float32Array(q.size), q.shape, [q, k, v]);
-  const probs = new Float32Array(B * heads * T * T);
+  const ctx = result(arena.alloc(q.size), q.shape, [q, k, v]);
+  const probs = arena.alloc(B * heads * T * T);
   native.attentionForward(ctx.data, probs, q.data, k.data, v.data, mask, B, T, heads, D, dropoutP, seed);
   if (ctx.requiresGrad)
     tape.record([ctx], () => {

@@ -2,6 +2,7 @@
 // Each op runs its native forward kernel and, when gradients are on and an input needs one, pushes
 // a closure that runs the backward kernel. `backward(loss)` walks the tape in reverse; gradient
 // buffers are allocated on first use and kernels accumulate into them (+=).
+import { arena } from './arena.js';
 import { numel } from './params.js';
 
 export class Tensor {
@@ -25,7 +26,7 @@ export class Tensor {
 
   /** The gradient buffer, allocated zeroed on first use. */
   gradBuf(): Float32Array {
-    if (!this.grad) this.grad = new Float32Array(this.data.length);
+    if (!this.grad) this.grad = arena.zeros(this.data.length);
     return this.grad;
   }
 
