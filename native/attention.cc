@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common.h"
+#include "fastmath.h"
 
 namespace distil {
 
@@ -39,8 +40,9 @@ void masked_softmax_row(float* row, const int32_t* key_mask, int64_t T) {
     return;
   }
   float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < T; ++j) {
-    float e = (!key_mask || key_mask[j]) ? std::exp(row[j] - mx) : 0.0f;
+    float e = (!key_mask || key_mask[j]) ? fast_exp(row[j] - mx) : 0.0f;
     row[j] = e;
     sum += e;
   }

@@ -113,9 +113,19 @@ export function add(a: Tensor, b: Tensor): Tensor {
   native.add(y.data, a.data, b.data, a.size);
   if (y.requiresGrad)
     tape.record([y], () => {
-      if (!y.grad) return;
-      if (a.requiresGrad) native.addInto(a.gradBuf(), y.grad, a.size, 1);
-      if (b.requiresGrad) native.addInto(b.gradBuf(), y.grad, b.size, 1);
+      const dy = y.grad;
+      if (!dy) return;
+      // By now every consumer of y has run (reverse order), so dy is final and read only here:
+      // the first input without a gradient buffer takes it over instead of a copy.
+      let handed = false;
+      for (const t of a === b ? [a] : [a, b]) {
+        if (!t.requiresGrad) continue;
+        const scale = a === b ? 2 : 1;
+        if (!handed && !t.grad && scale === 1) {
+          t.grad = dy;
+          handed = true;
+        } else native.addInto(t.gradBuf(), dy, t.size, scale);
+      }
     });
   return y;
 }
