@@ -34,3 +34,6 @@ if [ ! -f "$stamp" ] || [ -n "$(find src test bench tsconfig.json -newer "$stamp
   npx --no-install tsc -p tsconfig.json
   touch "$stamp"
 fi
+# `npx distil` inside this checkout runs the CLI (npm links a package's bin only for its dependents).
+chmod +x dist/src/cli/main.js
+ln -sf ../../dist/src/cli/main.js node_modules/.bin/distil

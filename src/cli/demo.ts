@@ -50,8 +50,8 @@ export function runDemo(o: DemoOptions): void {
     ['BertForMaskedLM (teacher)', teacher, teacherCfg.num_hidden_layers],
     ['DistilBertForMaskedLM (student)', student, studentCfg.n_layers],
   ] as const) {
+    arena.reuse(() => noGrad(() => model.forward(input))); // warm-up: oneDNN primitives, arena buffers
     arena.reuse(() => {
-      noGrad(() => model.forward(input)); // warm-up: primitive creation
       const [out, ms] = timed(() => noGrad(() => model.forward(input)));
       console.log(`\n${name}: ${layers} layers, ${fmt(model.numParameters())} parameters`);
       console.log(`  input_ids       [${B}, ${T}]`);
