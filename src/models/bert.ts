@@ -1,26 +1,12 @@
 // BertForMaskedLM, the teacher (SPEC §2), with Hugging Face parameter names (modeling_bert.py).
 // Legend: B batch, T sequence, C hidden_size, V vocab_size.
 import { add, gatherRows, layerNorm, linear, tanh } from '../tensor/ops.js';
+import type { BertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
 import { BERT_LAYER, drop, layerForward, layerSpecs, mlmHeadForward, positionIds, type LayerDims } from './transformer.js';
 
-/** The config.json keys the model reads (HF BertConfig names). */
-export interface BertModelConfig {
-  vocab_size: number;
-  hidden_size: number;
-  num_hidden_layers: number;
-  num_attention_heads: number;
-  intermediate_size: number;
-  hidden_dropout_prob: number;
-  attention_probs_dropout_prob: number;
-  max_position_embeddings: number;
-  type_vocab_size: number;
-  initializer_range: number;
-  layer_norm_eps: number;
-  pad_token_id: number;
-}
 
 export interface EncoderInput {
   /** Token ids (B*T), row-major. */
@@ -49,7 +35,7 @@ export const BERT_PREFIX = 'bert.';
 export class BertForMaskedLM extends Module {
   readonly layerDims: LayerDims;
 
-  constructor(readonly config: BertModelConfig, readonly withPooler = false) {
+  constructor(readonly config: BertConfig, readonly withPooler = false) {
     super(BertForMaskedLM.specs(config, withPooler));
     this.layerDims = {
       hidden: config.hidden_size, heads: config.num_attention_heads, ffn: config.intermediate_size,
@@ -58,7 +44,7 @@ export class BertForMaskedLM extends Module {
     };
   }
 
-  static specs(c: BertModelConfig, withPooler: boolean): ParamSpec[] {
+  static specs(c: BertConfig, withPooler: boolean): ParamSpec[] {
     const C = c.hidden_size, std = c.initializer_range;
     const dims = { hidden: C, heads: c.num_attention_heads, ffn: c.intermediate_size, initStd: std } as LayerDims;
     const specs: ParamSpec[] = [

@@ -2,25 +2,13 @@
 // word + position embeddings only, no token types, no pooler; vocab_projector tied to the word
 // embeddings. Legend: B batch, T sequence, C dim, V vocab_size.
 import { add, gatherRows, layerNorm } from '../tensor/ops.js';
+import type { DistilBertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { EncoderInput, MaskedLMOutput } from './bert.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
 import { DISTILBERT_LAYER, drop, layerForward, layerSpecs, mlmHeadForward, positionIds, type LayerDims } from './transformer.js';
 
-/** The config.json keys the model reads (HF DistilBertConfig names). */
-export interface DistilBertModelConfig {
-  vocab_size: number;
-  dim: number;
-  n_layers: number;
-  n_heads: number;
-  hidden_dim: number;
-  dropout: number;
-  attention_dropout: number;
-  max_position_embeddings: number;
-  initializer_range: number;
-  pad_token_id: number;
-}
 
 /** DistilBERT hard-codes LayerNorm eps 1e-12 (it is not a config key). */
 export const DISTILBERT_LN_EPS = 1e-12;
@@ -28,7 +16,7 @@ export const DISTILBERT_LN_EPS = 1e-12;
 export class DistilBertForMaskedLM extends Module {
   readonly layerDims: LayerDims;
 
-  constructor(readonly config: DistilBertModelConfig) {
+  constructor(readonly config: DistilBertConfig) {
     super(DistilBertForMaskedLM.specs(config));
     this.layerDims = {
       hidden: config.dim, heads: config.n_heads, ffn: config.hidden_dim, eps: DISTILBERT_LN_EPS,
@@ -37,7 +25,7 @@ export class DistilBertForMaskedLM extends Module {
     };
   }
 
-  static encoderSpecs(c: DistilBertModelConfig): ParamSpec[] {
+  static encoderSpecs(c: DistilBertConfig): ParamSpec[] {
     const C = c.dim, std = c.initializer_range;
     const dims = { hidden: C, heads: c.n_heads, ffn: c.hidden_dim, initStd: std } as LayerDims;
     const specs: ParamSpec[] = [
@@ -50,7 +38,7 @@ export class DistilBertForMaskedLM extends Module {
     return specs;
   }
 
-  static specs(c: DistilBertModelConfig): ParamSpec[] {
+  static specs(c: DistilBertConfig): ParamSpec[] {
     return [
       ...DistilBertForMaskedLM.encoderSpecs(c),
       ...linearSpecs('vocab_transform', c.dim, c.dim, c.initializer_range),

@@ -2,7 +2,7 @@
 // DistilBERT directory that `DistilBertForMaskedLM.from_pretrained` reads.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readModelConfig, writeDistilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
+import { readModelConfig, writeBertConfig, writeDistilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { loadStateDict, saveStateDict } from '../io/state_dict.js';
 import { BertForMaskedLM } from './bert.js';
@@ -56,4 +56,18 @@ export function saveDistilBert(dir: string, model: DistilBertForMaskedLM, config
   mkdirSync(dir, { recursive: true });
   saveStateDict(join(dir, WEIGHTS_FILE), model.params);
   writeDistilBertConfig(dir, config);
+}
+
+/** Write a BERT teacher directory (config.json + model.safetensors; the tied decoder is left out). */
+export function saveBert(dir: string, model: BertForMaskedLM, config: BertConfig): void {
+  mkdirSync(dir, { recursive: true });
+  saveStateDict(join(dir, WEIGHTS_FILE), model.params);
+  writeBertConfig(dir, config);
+}
+
+/** Reload the weights of a directory written by saveDistilBert / saveBert into an existing model. */
+export function loadWeightsInto(model: MaskedLM, dir: string): void {
+  const file = readSafetensors(weightsPath(dir));
+  const bert = model instanceof BertForMaskedLM;
+  loadStateDict(model.params, file, bert ? { ignore: BERT_IGNORE, basePrefix: 'bert.' } : { ignore: DISTILBERT_IGNORE, basePrefix: 'distilbert.' });
 }

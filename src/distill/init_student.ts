@@ -1,0 +1,84 @@
+// `distil init-student` (SPEC §3; the reference's extract_distilbert.py): a DistilBERT initialised
+// from a BERT teacher by taking every other layer. Embeddings (word, position, LayerNorm) are
+// copied, token-type embeddings and the pooler dropped, teacher layer layers[i] becomes student
+// layer i, and the MLM head is copied (vocab_projector bias <- cls.predictions.bias).
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { distilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
+import { BertForMaskedLM } from '../models/bert.js';
+import { DistilBertForMaskedLM } from '../models/distilbert.js';
+import { loadMaskedLM, saveDistilBert } from '../models/pretrained.js';
+import { BERT_LAYER, DISTILBERT_LAYER, type LayerNames } from '../models/transformer.js';
+
+/** Files of a tokenizer directory that travel with a model. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
+
+/**
+ * Half the teacher's layers: every other layer from the first in the lower half, every other layer
+ * ending at the last in the upper half. 12 layers -> [0, 2, 4, 7, 9, 11] (the released DistilBERT).
+ */
+export function defaultStudentLayers(teacherLayers: number): number[] {
+  const n = Math.max(1, Math.floor(teacherLayers / 2));
+  const lower = Math.ceil(n / 2), upper = n - lower;
+  const out: number[] = [];
+  for (let i = 0; i < lower; i++) out.push(2 * i);
+  for (let i = upper - 1; i >= 0; i--) out.push(teacherLayers - 1 - 2 * i);
+  return out;
+}
+
+export function studentConfigFor(t: BertConfig, nLayers: number): DistilBertConfig {
+  return distilBertConfig({
+    vocab_size: t.vocab_size, dim: t.hidden_size, n_layers: nLayers, n_heads: t.num_attention_heads,
+    hidden_dim: t.intermediate_size, dropout: t.hidden_dropout_prob, attention_dropout: t.attention_probs_dropout_prob,
+    max_position_embeddings: t.max_position_embeddings, initializer_range: t.initializer_range, pad_token_id: t.pad_token_id,
+  });
+}
+
+export interface InitStudentReport {
+  layers: number[];
+  /** student parameter <- teacher parameter, for every student parameter. */
+  copied: Array<[string, string]>;
+  config: DistilBertConfig;
+}
+
+/** Build the student in memory from a loaded teacher. */
+export function initStudentFrom(teacher: BertForMaskedLM, layers: number[]): { student: DistilBertForMaskedLM; report: InitStudentReport } {
+  const L = teacher.config.num_hidden_layers;
+  for (const l of layers)
+    if (!Number.isInteger(l) || l < 0 || l >= L) throw new Error(`--layers: ${l} is not a layer of the ${L}-layer teacher (0..${L - 1})`);
+  if (layers.length === 0) throw new Error('--layers: give at least one teacher layer');
+  const config = studentConfigFor(teacher.config, layers.length);
+  const student = new DistilBertForMaskedLM(config);
+  const map: Array<[string, string]> = [
+    ['distilbert.embeddings.word_embeddings.weight', 'bert.embeddings.word_embeddings.weight'],
+    ['distilbert.embeddings.position_embeddings.weight', 'bert.embeddings.position_embeddings.weight'],
+    ['distilbert.embeddings.LayerNorm.weight', 'bert.embeddings.LayerNorm.weight'],
+    ['distilbert.embeddings.LayerNorm.bias', 'bert.embeddings.LayerNorm.bias'],
+  ];
+  layers.forEach((t, s) => {
+    for (const role of Object.keys(DISTILBERT_LAYER) as Array<keyof LayerNames>)
+      for (const kind of ['weight', 'bias'])
+        map.push([`distilbert.transformer.layer.${s}.${DISTILBERT_LAYER[role]}.${kind}`, `bert.encoder.layer.${t}.${BERT_LAYER[role]}.${kind}`]);
+  });
+  for (const kind of ['weight', 'bias']) {
+    map.push([`vocab_transform.${kind}`, `cls.predictions.transform.dense.${kind}`]);
+    map.push([`vocab_layer_norm.${kind}`, `cls.predictions.transform.LayerNorm.${kind}`]);
+  }
+  map.push(['vocab_projector.bias', 'cls.predictions.bias']);
+  for (const [s, t] of map) student.params.view(s).set(teacher.params.view(t));
+  const missing = student.params.names().filter((n) => !map.some(([s]) => s === n));
+  if (missing.length) throw new Error(`init-student: no teacher tensor for ${missing.join(', ')}`);
+  return { student, report: { layers, copied: map, config } };
+}
+
+/** Read the teacher directory, write the student directory (with the teacher's tokenizer files). */
+export function initStudent(teacherDir: string, outDir: string, layers?: number[]): InitStudentReport {
+  const teacher = loadMaskedLM(teacherDir);
+  if (!(teacher instanceof BertForMaskedLM))
+    throw new Error(`${join(teacherDir, 'config.json')}: model_type must be "bert" for a teacher (found a DistilBERT)`);
+  const chosen = layers ?? defaultStudentLayers(teacher.config.num_hidden_layers);
+  const { student, report } = initStudentFrom(teacher, chosen);
+  saveDistilBert(outDir, student, report.config);
+  for (const f of TOKENIZER_FILES) if (existsSync(join(teacherDir, f))) copyFileSync(join(teacherDir, f), join(outDir, f));
+  return report;
+}

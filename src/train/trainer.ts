@@ -1,0 +1,211 @@
+// The masked-LM training loop shared by distillation and teacher pretraining (distiller.py's
+// train / step / optimize / iter / end_epoch): length-grouped batches, dynamic masking, gradient
+// accumulation, AdamW with clipping and the linear schedule, metrics, atomic checkpoints, exact
+// resume and the NaN guard. Subclasses only say what the loss is and how the model is saved.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { epochBatches, collate, lengthGroups } from '../data/batches.js';
+import { prepareBatchMlm, tokenWeights, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../distill/masking.js';
+import type { Module } from '../models/module.js';
+import { arena } from '../tensor/arena.js';
+import { weightedSum } from '../tensor/ops.js';
+import { backward, type Tensor } from '../tensor/tensor.js';
+import { AdamW } from './adamw.js';
+import { listCheckpoints, loadOptimizer, readTrainerState, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import type { TrainParams } from './params.js';
+import { deriveSeed, Rng } from './rng.js';
+import { learningRate, warmupSteps, type LinearSchedule } from './schedule.js';
+
+/** What the loop needs from a prepared dataset (src/data/dataset.ts). */
+export interface TrainingData {
+  size: number;
+  lengths: Int32Array;
+  get(i: number): ArrayLike<number>;
+  tokenCounts: Float64Array;
+  /** Identity recorded in checkpoints (tokenizer hash, counts). */
+  identity: Record<string, unknown>;
+}
+
+export interface StepLosses {
+  loss: Tensor;
+  /** Each loss term as a number, for the logs (loss, loss_ce, loss_mlm, ...). */
+  terms: Record<string, number>;
+}
+
+export interface StepLog {
+  step: number;
+  total_steps: number;
+  epoch: number;
+  lr: number;
+  grad_norm: number;
+  tokens_per_s: number;
+  rss_mb: number;
+  elapsed_s: number;
+  [term: string]: number;
+}
+
+/** Random streams derived from the seed (rng.ts): one per use, so each is reproducible alone. */
+const STREAM_EPOCH = 1, STREAM_DROPOUT = 2, STREAM_MASK = 3;
+
+export abstract class Trainer {
+  readonly opt: AdamW;
+  readonly schedule: LinearSchedule;
+  readonly batchesPerEpoch: number;
+  /** Optimizer steps this run will take in total. */
+  readonly totalSteps: number;
+  state: TrainerState;
+  lastCheckpoint: string | null = null;
+  private checkpointStep = -1;
+  private readonly groups: Int32Array;
+  private readonly weights: Float64Array;
+
+  constructor(
+    readonly model: Module,
+    readonly data: TrainingData,
+    readonly params: TrainParams,
+    readonly masking: MaskingConfig,
+    readonly special: SpecialIds,
+    readonly out: string,
+    maxLen: number,
+    /** Options recorded with each checkpoint and compared on resume. */
+    readonly recorded: Record<string, unknown>,
+  ) {
+    if (data.size === 0) throw new Error('the training data holds no sequences; run distil prepare on a non-empty corpus');
+    model.enableGrad();
+    this.opt = new AdamW(model.params, {
+      lr: params.learning_rate, betas: [0.9, 0.98], eps: params.adam_epsilon, weight_decay: params.weight_decay,
+      max_grad_norm: params.max_grad_norm,
+    });
+    this.groups = params.group_by_size ? lengthGroups(data.lengths, maxLen) : new Int32Array(data.size);
+    this.batchesPerEpoch = Math.ceil(data.size / params.batch_size);
+    const accum = params.gradient_accumulation_steps;
+    const fullRun = Math.floor((this.batchesPerEpoch * params.n_epoch) / accum);
+    this.totalSteps = params.max_steps > 0 ? Math.min(params.max_steps, fullRun) : fullRun;
+    if (this.totalSteps === 0)
+      throw new Error(`${data.size} sequences in batches of ${params.batch_size} x ${accum} accumulation steps make no optimizer step; ` +
+        'lower --batch-size or --gradient-accumulation-steps, or add data');
+    // distiller.py: int(batches / accum * n_epoch) + 1 steps for the schedule.
+    const schedTotal = params.max_steps > 0 ? params.max_steps : Math.floor((this.batchesPerEpoch / accum) * params.n_epoch) + 1;
+    this.schedule = { lr: params.learning_rate, warmup: warmupSteps(schedTotal, params.warmup_prop), total: schedTotal };
+    this.weights = tokenWeights(data.tokenCounts, masking.mlm_smoothing, special);
+    this.state = { step: 0, micro_step: 0, epoch: 0, batch_in_epoch: 0, params: recorded, data: data.identity, saved_at: '' };
+  }
+
+  /** The loss of one masked batch (and its terms for the logs). */
+  abstract loss(batch: MaskedBatch): StepLosses;
+
+  /** Write the trained model as a Hugging Face directory. */
+  abstract saveModel(dir: string): void;
+
+  /** Masked batch for micro-step k from the sequences `indices` (masks depend on (seed, k) only). */
+  prepareBatchMlm(indices: Int32Array, k: number): MaskedBatch {
+    const padded = collate(Array.from(indices, (i) => this.data.get(i)), this.special.pad);
+    const rng = new Rng(deriveSeed(this.params.seed, STREAM_MASK, k));
+    return prepareBatchMlm(padded.ids, padded.lengths, padded.seqLen, this.weights, this.special, this.masking, rng);
+  }
+
+  /** Forward and backward of one micro-batch; returns its loss terms. Throws on a NaN/Inf term. */
+  step(batch: MaskedBatch): Record<string, number> {
+    this.model.dropoutSeed = deriveSeed(this.params.seed, STREAM_DROPOUT, this.state.micro_step);
+    this.model.dropoutCounter = 0;
+    this.model.train();
+    return arena.reuse(() => {
+      const { loss, terms } = this.loss(batch);
+      for (const [name, v] of Object.entries(terms))
+        if (!Number.isFinite(v))
+          throw new Error(`${name} is ${v} at optimizer step ${this.state.step + 1} (micro-batch ${this.state.micro_step + 1}); ` +
+            `no update was applied. Last good checkpoint: ${this.lastCheckpoint ?? 'none written yet'}. ` +
+            'Lower --learning-rate or check the data and the teacher.');
+      backward(weightedSum([[loss, 1 / this.params.gradient_accumulation_steps]]));
+      return terms;
+    });
+  }
+
+  /** Clip, AdamW update at the scheduled learning rate, zero the gradients; returns [lr, grad norm]. */
+  optimize(): [number, number] {
+    const lr = learningRate(this.schedule, this.state.step);
+    const norm = this.opt.update(lr);
+    if (!Number.isFinite(norm))
+      throw new Error(`gradient norm is ${norm} at optimizer step ${this.state.step + 1}; parameters were not updated. ` +
+        `Last good checkpoint: ${this.lastCheckpoint ?? 'none written yet'}.`);
+    this.model.params.zeroGrad();
+    this.state.step++;
+    return [lr, norm];
+  }
+
+  saveCheckpoint(): string {
+    this.state.saved_at = new Date().toISOString();
+    this.checkpointStep = this.state.step;
+    this.lastCheckpoint = saveCheckpoint(this.out, this.state, this.opt, (d) => this.saveModel(d), this.params.keep_checkpoints);
+    return this.lastCheckpoint;
+  }
+
+  /** Continue from a checkpoint directory (or the newest under OUT/checkpoints when `true`). */
+  resume(from: string | true): string {
+    const dir = from === true ? listCheckpoints(this.out).pop() : from;
+    if (!dir) throw new Error(`--resume: no checkpoint under ${join(this.out, 'checkpoints')}; start without --resume`);
+    const state = readTrainerState(dir);
+    for (const [k, v] of Object.entries(this.recorded))
+      if (JSON.stringify(state.params[k]) !== JSON.stringify(v))
+        throw new Error(`${dir}: option ${k} was ${JSON.stringify(state.params[k])} in the checkpointed run, now ${JSON.stringify(v)}; ` +
+          'resume with the same options (or start a new --out)');
+    if (JSON.stringify(state.data) !== JSON.stringify(this.data.identity))
+      throw new Error(`${dir}: the checkpoint was trained on other data (${JSON.stringify(state.data)}); resume with the same --data`);
+    this.loadModel(dir);
+    loadOptimizer(dir, this.opt);
+    this.state = state;
+    this.lastCheckpoint = dir;
+    this.checkpointStep = state.step;
+    return dir;
+  }
+
+  /** Load model weights from a checkpoint directory written by saveModel. */
+  abstract loadModel(dir: string): void;
+
+  /**
+   * Run to the end (n_epoch epochs or max_steps optimizer steps). `onStep` receives every optimizer
+   * step's log line; lines are also appended to OUT/metrics.jsonl every log_interval steps.
+   */
+  train(onStep: (log: StepLog) => void = () => {}): void {
+    mkdirSync(this.out, { recursive: true });
+    const metrics = join(this.out, 'metrics.jsonl');
+    const p = this.params, accum = p.gradient_accumulation_steps;
+    const sums: Record<string, number> = {};
+    let tokens = 0, t0 = performance.now(), epochEnded = false;
+    const start = performance.now();
+    while (this.state.epoch < p.n_epoch && this.state.step < this.totalSteps) {
+      const epoch = this.state.epoch;
+      const batches = epochBatches(this.groups, p.batch_size, deriveSeed(p.seed, STREAM_EPOCH, epoch));
+      while (this.state.epoch === epoch && this.state.step < this.totalSteps) {
+        const batch = this.prepareBatchMlm(batches[this.state.batch_in_epoch]!, this.state.micro_step);
+        for (const [k, v] of Object.entries(this.step(batch))) sums[k] = (sums[k] ?? 0) + v / accum;
+        for (let i = 0; i < batch.attentionMask.length; i++) tokens += batch.attentionMask[i]!;
+        this.state.micro_step++;
+        if (++this.state.batch_in_epoch === batches.length) {
+          this.state.epoch++;
+          this.state.batch_in_epoch = 0;
+          epochEnded = true;
+        }
+        // Gradients accumulate over micro-batches; checkpoints fall on optimizer steps only, so a
+        // resume never has to restore half-accumulated gradients.
+        if (this.state.micro_step % accum !== 0) continue;
+        const [lr, norm] = this.optimize();
+        const secs = (performance.now() - t0) / 1000;
+        const log: StepLog = {
+          step: this.state.step, total_steps: this.totalSteps, epoch: this.state.epoch, ...sums, lr, grad_norm: norm,
+          tokens_per_s: tokens / secs, rss_mb: process.memoryUsage().rss / 2 ** 20, elapsed_s: (performance.now() - start) / 1000,
+        };
+        for (const k of Object.keys(sums)) sums[k] = 0;
+        tokens = 0;
+        t0 = performance.now();
+        if (this.state.step % p.log_interval === 0) appendFileSync(metrics, JSON.stringify(log) + '\n');
+        if ((p.checkpoint_interval > 0 && this.state.step % p.checkpoint_interval === 0) || epochEnded) {
+          this.saveCheckpoint();
+          epochEnded = false;
+        }
+        onStep(log);
+      }
+    }
+    if (this.checkpointStep !== this.state.step) this.saveCheckpoint();
+  }
+}
