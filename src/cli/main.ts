@@ -2,6 +2,8 @@
 // The `distil` command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from './demo.js';
+import { registerPrepare } from './prepare.js';
+import { registerTrainCommands } from './train_commands.js';
 
 function int(name: string, min = 1) {
   return (v: string): number => {
@@ -26,6 +28,9 @@ program
   .option('--seq-len <n>', 'sequence length', int('--seq-len'), 128)
   .option('--steps <n>', 'distillation steps to run', int('--steps', 0), 5)
   .action((o) => runDemo(o));
+
+registerPrepare(program);
+registerTrainCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distil: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,0 +1,96 @@
+// `distil prepare`: text files -> a tokenized, sharded, shuffled dataset (SPEC §4; src/data/).
+import { InvalidArgumentError, type Command } from 'commander';
+import { prepare, type PrepareTokenizer } from '../data/prepare.js';
+import { Progress } from './progress.js';
+
+function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+function ratioArg(name: string) {
+  return (v: string): number => {
+    const x = Number(v);
+    if (!(x > 0 && x <= 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1]`);
+    return x;
+  };
+}
+
+/** The tokenizer of `dir`; imported here so other commands do not load the tokenizers binary. */
+async function loadTokenizer(dir: string): Promise<PrepareTokenizer> {
+  const { BertTokenizer } = await import('../text/tokenizer.js');
+  return BertTokenizer.fromDir(dir);
+}
+
+interface PrepareFlags {
+  input: string[];
+  tokenizer: string;
+  out: string;
+  maxLen: number;
+  minLen: number;
+  maxUnkRatio: number;
+  seed: number;
+  batchLines: number;
+  shardTokens: number;
+  overwrite: boolean;
+}
+
+async function runPrepare(o: PrepareFlags): Promise<void> {
+  const tokenizer = await loadTokenizer(o.tokenizer);
+  let bar: Progress | undefined; // created at the first report, when the total size is known
+  // Ctrl-C stops after the current batch and removes the partial output; a second one kills.
+  const abort = new AbortController();
+  const onSigint = () => {
+    process.stderr.write('\ninterrupted: removing the partial dataset (Ctrl-C again to quit now)\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const r = await prepare({
+      inputs: o.input,
+      tokenizer,
+      out: o.out,
+      maxLen: o.maxLen,
+      minLen: o.minLen,
+      maxUnkRatio: o.maxUnkRatio,
+      seed: o.seed,
+      batchLines: o.batchLines,
+      shardTokens: o.shardTokens,
+      overwrite: o.overwrite,
+      signal: abort.signal,
+      onProgress: (p) => {
+        bar ??= new Progress({ total: p.totalBytes, unit: 'B', label: 'prepare' });
+        bar.update(p.bytes, `${p.sequences.toLocaleString('en-US')} seq`);
+      },
+    });
+    bar?.done(r.bytes, `${r.meta.num_sequences.toLocaleString('en-US')} seq`);
+    const m = r.meta;
+    console.log(`wrote ${r.out} in ${r.seconds.toFixed(1)} s: ${m.num_sequences} sequences, ${m.num_tokens} tokens (${m.dtype}), ${m.shards.length} shard(s)`);
+    console.log(`  ${m.num_lines} lines from ${m.sources.length} file(s); ${m.split_long} line(s) longer than max-len split into chunks of <= ${m.max_len} tokens`);
+    console.log(`  dropped: ${m.dropped.too_short} shorter than ${m.min_len} tokens, ${m.dropped.too_unknown} with >= ${m.max_unk_ratio} [UNK]`);
+    if (r.skipped.length > 0) console.log(`  skipped ${r.skipped.length} file(s) (listed above)`);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+/** Add `prepare` to the `distil` program. */
+export function registerPrepare(program: Command): void {
+  program
+    .command('prepare')
+    .description('tokenize text files into a sharded, shuffled dataset for distillation (one sequence a line)')
+    .requiredOption('--input <paths...>', 'text files and/or directories (walked recursively; binary files skipped)')
+    .requiredOption('--tokenizer <dir>', 'tokenizer directory (the teacher\'s vocab / tokenizer files)')
+    .requiredOption('--out <dir>', 'dataset directory to create (written to a temporary sibling, renamed when complete)')
+    .option('--max-len <n>', 'longest sequence in tokens incl. [CLS]/[SEP]; longer lines are cut into chunks', intArg('--max-len', 3), 512)
+    .option('--min-len <n>', 'drop sequences shorter than this many tokens (12: the reference drops <= 11)', intArg('--min-len', 1), 12)
+    .option('--max-unk-ratio <x>', 'drop sequences whose share of [UNK] tokens is >= this', ratioArg('--max-unk-ratio'), 0.5)
+    .option('--seed <n>', 'seed of the stored shuffle order', intArg('--seed', 0, 0xffffffff), 56)
+    .option('--batch-lines <n>', 'lines per tokenizer batch', intArg('--batch-lines', 1), 1000)
+    .option('--shard-tokens <n>', 'start a new shard file once one holds this many tokens', intArg('--shard-tokens', 1, 0xffffffff), 50_000_000)
+    .option('--overwrite', 'replace --out if it exists', false)
+    .action((o: PrepareFlags) => runPrepare(o));
+}
