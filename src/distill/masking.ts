@@ -1,14 +1,9 @@
 // Dynamic masking, redone for every batch (SPEC §5; distiller.py `prepare_batch_mlm`).
 // Legend: B batch, T padded length.
-import { Rng } from '../train/rng.js';
+import type { SpecialIds } from '../data/format.js';
+import type { Rng } from '../train/rng.js';
 
-export interface SpecialIds {
-  cls: number;
-  sep: number;
-  pad: number;
-  unk: number;
-  mask: number;
-}
+export type { SpecialIds };
 
 export interface MaskingConfig {
   /** Share of real tokens that become targets (mlm_mask_prop 0.15). */

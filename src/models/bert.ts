@@ -1,11 +1,11 @@
 // BertForMaskedLM, the teacher (SPEC §2), with Hugging Face parameter names (modeling_bert.py).
 // Legend: B batch, T sequence, C hidden_size, V vocab_size.
-import { add, gatherRows, layerNorm, linear, tanh } from '../tensor/ops.js';
+import { gatherRows, linear, tanh } from '../tensor/ops.js';
 import type { BertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
-import { BERT_LAYER, drop, layerForward, layerSpecs, mlmHeadForward, positionIds, type LayerDims } from './transformer.js';
+import { BERT_LAYER, embeddingsForward, layerForward, layerSpecs, mlmHeadForward, type LayerDims } from './transformer.js';
 
 
 export interface EncoderInput {
@@ -65,17 +65,10 @@ export class BertForMaskedLM extends Module {
 
   /** Embeddings -> (B, T, C): word + position + token type -> LayerNorm -> dropout. */
   embed(x: EncoderInput): Tensor {
-    const { batch: B, seqLen: T } = x;
     const c = this.config;
-    if (T > c.max_position_embeddings)
-      throw new Error(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`);
-    const shape = [B, T];
-    const types = x.tokenTypeIds ?? new Int32Array(B * T);
-    let e = gatherRows(this.p('bert.embeddings.word_embeddings.weight'), x.inputIds, shape, c.pad_token_id);
-    e = add(e, gatherRows(this.p('bert.embeddings.position_embeddings.weight'), positionIds(B, T), shape));
-    e = add(e, gatherRows(this.p('bert.embeddings.token_type_embeddings.weight'), types, shape));
-    e = layerNorm(e, this.p('bert.embeddings.LayerNorm.weight'), this.p('bert.embeddings.LayerNorm.bias'), c.layer_norm_eps);
-    return drop(this, e, c.hidden_dropout_prob);
+    return embeddingsForward(this, x.inputIds, x.tokenTypeIds ?? null, x.batch, x.seqLen,
+      { prefix: 'bert.embeddings.', tokenTypes: true },
+      { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: c.layer_norm_eps, dropout: c.hidden_dropout_prob });
   }
 
   /** The encoder alone: all hidden states. */

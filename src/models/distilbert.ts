@@ -1,13 +1,12 @@
 // DistilBertForMaskedLM, the student (SPEC §2), with Hugging Face names (modeling_distilbert.py):
 // word + position embeddings only, no token types, no pooler; vocab_projector tied to the word
 // embeddings. Legend: B batch, T sequence, C dim, V vocab_size.
-import { add, gatherRows, layerNorm } from '../tensor/ops.js';
 import type { DistilBertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { EncoderInput, MaskedLMOutput } from './bert.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
-import { DISTILBERT_LAYER, drop, layerForward, layerSpecs, mlmHeadForward, positionIds, type LayerDims } from './transformer.js';
+import { DISTILBERT_LAYER, embeddingsForward, layerForward, layerSpecs, mlmHeadForward, type LayerDims } from './transformer.js';
 
 
 /** DistilBERT hard-codes LayerNorm eps 1e-12 (it is not a config key). */
@@ -49,16 +48,9 @@ export class DistilBertForMaskedLM extends Module {
 
   /** Embeddings -> (B, T, C): word + position -> LayerNorm -> dropout. */
   embed(x: EncoderInput): Tensor {
-    const { batch: B, seqLen: T } = x;
     const c = this.config;
-    if (T > c.max_position_embeddings)
-      throw new Error(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`);
-    const shape = [B, T];
-    let e = gatherRows(this.p('distilbert.embeddings.word_embeddings.weight'), x.inputIds, shape, c.pad_token_id);
-    e = add(e, gatherRows(this.p('distilbert.embeddings.position_embeddings.weight'), positionIds(B, T), shape));
-    e = layerNorm(e, this.p('distilbert.embeddings.LayerNorm.weight'), this.p('distilbert.embeddings.LayerNorm.bias'),
-      DISTILBERT_LN_EPS);
-    return drop(this, e, c.dropout);
+    return embeddingsForward(this, x.inputIds, null, x.batch, x.seqLen, { prefix: 'distilbert.embeddings.', tokenTypes: false },
+      { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: DISTILBERT_LN_EPS, dropout: c.dropout });
   }
 
   encode(x: EncoderInput): Tensor[] {

@@ -85,6 +85,26 @@ export function mlmHeadForward(m: Module, hidden: Tensor, positions: Int32Array 
   return linear(t, m.p(names.decoderWeight), m.p(names.decoderBias)); // (n, V)
 }
 
+export interface EmbeddingNames {
+  /** e.g. 'bert.embeddings.' or 'distilbert.embeddings.' */
+  prefix: string;
+  tokenTypes: boolean;
+}
+
+/**
+ * Embeddings -> (B, T, C): word + position (+ token type) -> LayerNorm -> dropout. ids, types (B*T);
+ * the padding row of the word table gets no gradient (HF padding_idx).
+ */
+export function embeddingsForward(m: Module, ids: Int32Array, types: Int32Array | null, B: number, T: number,
+  n: EmbeddingNames, o: { maxPositions: number; padId: number; eps: number; dropout: number }): Tensor {
+  if (T > o.maxPositions) throw new Error(`sequence length ${T} exceeds max_position_embeddings ${o.maxPositions}`);
+  const shape = [B, T];
+  let e = gatherRows(m.p(`${n.prefix}word_embeddings.weight`), ids, shape, o.padId);
+  e = add(e, gatherRows(m.p(`${n.prefix}position_embeddings.weight`), positionIds(B, T), shape));
+  if (n.tokenTypes) e = add(e, gatherRows(m.p(`${n.prefix}token_type_embeddings.weight`), types ?? new Int32Array(B * T), shape));
+  return drop(m, ln(m, e, `${n.prefix}LayerNorm`, o.eps), o.dropout);
+}
+
 /** Flat position ids (B*T): 0..T-1 for each row. */
 export function positionIds(B: number, T: number): Int32Array {
   const ids = new Int32Array(B * T);

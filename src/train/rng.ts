@@ -13,7 +13,11 @@ export function hash2(a: number, b: number): number {
 /** Seed for stream `stream` (a small constant per use) at position `k` of a run seeded with `seed`. */
 export const deriveSeed = (seed: number, stream: number, k: number): number => hash2(hash2(seed, stream), k);
 
-/** sfc32: a small, fast generator with a 128-bit state; uniform floats in [0, 1). */
+/**
+ * sfc32 (Chris Doty-Humphrey's Small Fast Counting generator), seeded as a = 0x9e3779b9,
+ * b = 0x243f6a88, c = 0xb7e15162, d = seed, then 12 outputs discarded. It also drives the shuffle
+ * written to a prepared dataset's order.bin (src/data/shuffle.ts), whose format pins this sequence.
+ */
 export class Rng {
   private a: number;
   private b: number;
@@ -31,7 +35,7 @@ export class Rng {
   u32(): number {
     const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
     this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
+    this.a = (this.b ^ (this.b >>> 9)) >>> 0;
     this.b = (this.c + (this.c << 3)) >>> 0;
     this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
     this.c = (this.c + t) >>> 0;
@@ -43,9 +47,13 @@ export class Rng {
     return this.u32() / 4294967296;
   }
 
-  /** Uniform integer in [0, n). */
+  /** Uniform integer in [0, n), 1 <= n <= 2^32, by rejection (no modulo bias). */
   int(n: number): number {
-    return Math.floor(this.next() * n);
+    const limit = 4294967296 - (4294967296 % n);
+    let r: number;
+    do r = this.u32();
+    while (r >= limit);
+    return r % n;
   }
 
   /** Fisher-Yates permutation of 0..n-1. */
