@@ -31,3 +31,26 @@ test('distil demo runs a tiny teacher and student and the loss falls', () => {
   assert.equal(losses.length, 3);
   assert.ok(losses[2]! < losses[0]!, `loss did not fall: ${losses}`);
 });
+
+test('training options: --options-file values apply, unknown keys and bad values are errors naming the key', async () => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'distil-cli-'));
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ alpha_ce: 5, n_layer: 3 }));
+  const base = ['distill', '--teacher', dir, '--student', dir, '--data', dir, '--out', join(dir, 'out')];
+  let r = cli(...base, '--options-file', bad);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /bad\.json: unknown option "n_layer"/);
+  writeFileSync(bad, JSON.stringify({ temperature: 'hot' }));
+  r = cli(...base, '--options-file', bad);
+  assert.match(r.stderr, /option "temperature" must be a number/);
+  r = cli(...base, '--word-mask', 'x');
+  assert.match(r.stderr, /--word-mask needs a number/);
+  // Valid options get as far as loading the teacher, which names the missing file.
+  r = cli(...base, '--temperature', '3');
+  assert.match(r.stderr, /config\.json/);
+  const help = cli('distill', '--help');
+  for (const flag of ['--alpha-ce', '--restrict-ce-to-mask', '--gradient-accumulation-steps', '--resume', '--options-file'])
+    assert.ok(help.stdout.includes(flag), flag);
+});

@@ -1,0 +1,124 @@
+// Library entry points of the training commands: `distill` (distil a teacher into a student) and
+// `pretrain` (masked-LM pretraining of a teacher), as `distil distill` / `distil pretrain` run them.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDataset, type Dataset } from '../data/dataset.js';
+import { atomicWriteFile } from '../io/atomic.js';
+import { bertConfig, readModelConfig, type BertConfig } from '../io/config.js';
+import { BertForMaskedLM } from '../models/bert.js';
+import { DistilBertForMaskedLM } from '../models/distilbert.js';
+import { loadMaskedLM } from '../models/pretrained.js';
+import { TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
+import { MlmPretrainer } from '../train/pretrainer.js';
+import type { StepLog, Trainer, TrainingData } from '../train/trainer.js';
+import { DISTILL_DEFAULTS, Distiller, type DistillParams } from './distiller.js';
+import { TOKENIZER_FILES } from './init_student.js';
+import { DEFAULT_MASKING, type MaskingConfig } from './masking.js';
+
+export interface RunOptions {
+  /** Continue from the newest checkpoint in `out` (true) or from a checkpoint directory. */
+  resume?: boolean | string;
+  /** Called after every optimizer step (after its checkpoint, if any). */
+  onStep?: (log: StepLog, trainer: Trainer) => void;
+  /** Called once the trainer is ready (e.g. to size a progress bar), after any resume. */
+  onStart?: (trainer: Trainer) => void;
+}
+
+export function trainingData(ds: Dataset): TrainingData {
+  return {
+    size: ds.size, lengths: ds.lengths, get: (i) => ds.get(i), tokenCounts: ds.tokenCounts,
+    identity: { tokenizer_hash: ds.meta.tokenizer_hash, num_sequences: ds.meta.num_sequences, num_tokens: ds.meta.num_tokens },
+  };
+}
+
+function copyTokenizer(from: string[], to: string): void {
+  for (const dir of from) {
+    const present = TOKENIZER_FILES.filter((f) => existsSync(join(dir, f)));
+    if (present.length === 0) continue;
+    for (const f of present) copyFileSync(join(dir, f), join(to, f));
+    return;
+  }
+}
+
+function run(t: Trainer, o: RunOptions): void {
+  if (o.resume) t.resume(o.resume);
+  o.onStart?.(t);
+  t.train((log) => o.onStep?.(log, t));
+}
+
+export interface DistillOptions extends RunOptions {
+  teacher: string;
+  student: string;
+  data: string;
+  out: string;
+  params?: Partial<DistillParams>;
+}
+
+/** Distil `teacher` into `student` on prepared `data`; writes a DistilBertForMaskedLM directory to `out`. */
+export function distill(o: DistillOptions): Distiller {
+  const params: DistillParams = { ...DISTILL_DEFAULTS, ...o.params };
+  const teacher = loadMaskedLM(o.teacher);
+  const student = loadMaskedLM(o.student);
+  if (!(teacher instanceof BertForMaskedLM)) throw new Error(`${o.teacher}: the teacher must be a BERT (model_type "bert")`);
+  if (!(student instanceof DistilBertForMaskedLM))
+    throw new Error(`${o.student}: the student must be a DistilBERT (model_type "distilbert"); make one with distil init-student`);
+  const ds = openDataset(o.data);
+  if (ds.meta.vocab_size !== student.config.vocab_size)
+    throw new Error(`${o.data}: the data was tokenized with a ${ds.meta.vocab_size}-token vocabulary, the student has ${student.config.vocab_size}`);
+  mkdirSync(o.out, { recursive: true });
+  atomicWriteFile(join(o.out, 'training_args.json'),
+    JSON.stringify({ ...params, teacher: o.teacher, student: o.student, data: o.data }, null, 2) + '\n');
+  const d = new Distiller(teacher, student, student.config, trainingData(ds), params, ds.meta.special_ids, o.out);
+  run(d, o);
+  d.saveModel(o.out);
+  copyTokenizer([o.student, o.teacher], o.out);
+  return d;
+}
+
+export type PretrainParams = TrainParams & MaskingConfig;
+
+/** Pretraining defaults: BERT's Adam settings at small scale (lr 1e-4, 1% warmup, weight decay 0.01). */
+export const PRETRAIN_DEFAULTS: PretrainParams = {
+  ...TRAIN_DEFAULTS, learning_rate: 1e-4, warmup_prop: 0.01, weight_decay: 0.01, ...DEFAULT_MASKING,
+};
+
+export interface PretrainOptions extends RunOptions {
+  /** tiny | mini | small | base, or a BERT config.json / model directory. */
+  config: string;
+  data: string;
+  out: string;
+  /** Tokenizer files to ship with the teacher. */
+  tokenizer?: string;
+  params?: Partial<PretrainParams>;
+}
+
+/** Named teacher sizes (BERT-tiny/mini/small of Turc et al. 2019, BERT-base) or a config.json path. */
+export function modelSize(spec: string, vocabSize: number, maxLen: number): BertConfig {
+  const sizes: Record<string, Partial<BertConfig>> = {
+    tiny: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 512 },
+    mini: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024 },
+    small: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 },
+    base: {},
+  };
+  const base = sizes[spec];
+  if (base) return bertConfig({ ...base, vocab_size: vocabSize, max_position_embeddings: Math.max(512, maxLen) });
+  const read = readModelConfig(spec.endsWith('config.json') ? join(spec, '..') : spec);
+  if (read.kind !== 'bert') throw new Error(`${spec}: pretrain builds a BERT; model_type must be "bert"`);
+  if (read.config.vocab_size !== vocabSize) throw new Error(`${spec}: vocab_size ${read.config.vocab_size} != the data's ${vocabSize}`);
+  return read.config;
+}
+
+/** Pretrain a BERT teacher from scratch on prepared `data`; writes a BertForMaskedLM directory to `out`. */
+export function pretrain(o: PretrainOptions): MlmPretrainer {
+  const params: PretrainParams = { ...PRETRAIN_DEFAULTS, ...o.params };
+  const ds = openDataset(o.data);
+  const config = modelSize(o.config, ds.meta.vocab_size, ds.meta.max_len);
+  const bert = new BertForMaskedLM(config);
+  bert.params.initialize(params.seed);
+  mkdirSync(o.out, { recursive: true });
+  const t = new MlmPretrainer(bert, config, trainingData(ds), params, params, ds.meta.special_ids, o.out);
+  run(t, o);
+  t.saveModel(o.out);
+  if (o.tokenizer) copyTokenizer([o.tokenizer], o.out);
+  return t;
+}

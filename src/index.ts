@@ -1,0 +1,20 @@
+// distilbert-ts library API: the same operations as the `distil` CLI, with types.
+export { prepare, type PrepareOptions, type PrepareReport } from './data/prepare.js';
+export { openDataset, type Dataset } from './data/dataset.js';
+export { initStudent, initStudentFrom, defaultStudentLayers, type InitStudentReport } from './distill/init_student.js';
+export { distill, pretrain, modelSize, PRETRAIN_DEFAULTS, type DistillOptions, type PretrainOptions, type PretrainParams } from './distill/run.js';
+export { Distiller, DISTILL_DEFAULTS, type DistillParams } from './distill/distiller.js';
+export { tripleLoss, DEFAULT_TRIPLE_LOSS, type TripleLossConfig } from './distill/triple_loss.js';
+export { prepareBatchMlm, tokenWeights, DEFAULT_MASKING, type MaskingConfig } from './distill/masking.js';
+export { MlmPretrainer } from './train/pretrainer.js';
+export { Trainer, type StepLog, type TrainingData } from './train/trainer.js';
+export { AdamW, type AdamWConfig } from './train/adamw.js';
+export { BertForMaskedLM, type EncoderInput, type MaskedLMOutput } from './models/bert.js';
+export { DistilBertForMaskedLM } from './models/distilbert.js';
+export { loadMaskedLM, loadBert, loadDistilBert, saveBert, saveDistilBert } from './models/pretrained.js';
+export { bertConfig, distilBertConfig, readModelConfig, type BertConfig, type DistilBertConfig } from './io/config.js';
+export { readSafetensors, writeSafetensors } from './io/safetensors.js';
+export { BertTokenizer } from './text/tokenizer.js';
+export { defaultTokenizerDir } from './text/default_vocab.js';
+export { Tensor, backward, noGrad } from './tensor/tensor.js';
+export { arena } from './tensor/arena.js';
