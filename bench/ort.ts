@@ -2,8 +2,8 @@
 // anchor's session options (../shared/anchors/ort_bench.cjs): 2 intra-op threads, all graph
 // optimizations, sequential execution. Returns null when onnxruntime-node or the export is missing.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { loadOrt, ortFeeds, ortSession } from '../src/infer/ort.js';
 
 export interface OrtFigures {
   ort_version: string;
@@ -11,26 +11,6 @@ export interface OrtFigures {
   ort_distilbert_b1_ms: number;
   ort_bert_b8_seq_per_s: number;
   ort_distilbert_b8_seq_per_s: number;
-}
-
-interface OrtTensorCtor {
-  new (type: 'int64', data: BigInt64Array, dims: number[]): unknown;
-}
-interface OrtSession {
-  run(feeds: Record<string, unknown>): Promise<unknown>;
-}
-interface OrtModule {
-  Tensor: OrtTensorCtor;
-  InferenceSession: { create(path: string, opts: Record<string, unknown>): Promise<OrtSession> };
-  env: { versions?: { node?: string } };
-}
-
-function loadOrt(): OrtModule | null {
-  try {
-    return createRequire(join(process.cwd(), 'package.json'))('onnxruntime-node') as OrtModule;
-  } catch {
-    return null;
-  }
 }
 
 async function medianMs(fn: () => Promise<unknown>, reps: number): Promise<number> {
@@ -50,16 +30,11 @@ export async function runOrt(onnxDir: string, quick: boolean): Promise<OrtFigure
   if (!ort || !existsSync(join(onnxDir, 'distilbert.onnx'))) return null;
   const out: Record<string, number | string> = { ort_version: ort.env.versions?.node ?? 'unknown' };
   for (const name of ['bert', 'distilbert']) {
-    const session = await ort.InferenceSession.create(join(onnxDir, `${name}.onnx`), {
-      intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential',
-    });
+    const session = await ortSession(ort, join(onnxDir, `${name}.onnx`), 2);
     for (const B of [1, 8]) {
       const raw = readFileSync(join(onnxDir, `ids_b${B}.i32`));
-      const ids = BigInt64Array.from(new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4), (v) => BigInt(v));
-      const feeds = {
-        input_ids: new ort.Tensor('int64', ids, [B, 128]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(B * 128).fill(1n), [B, 128]),
-      };
+      const ids = new Int32Array(raw.buffer, raw.byteOffset, raw.length / 4);
+      const feeds = ortFeeds(ort, session, ids, new Int32Array(B * 128).fill(1), B, 128);
       const ms = await medianMs(() => session.run(feeds), quick ? 3 : B === 1 ? 15 : 5);
       if (B === 1) out[`ort_${name}_b1_ms`] = ms;
       else out[`ort_${name}_b8_seq_per_s`] = (B * 1000) / ms;

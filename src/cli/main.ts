@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The `distil` command line.
 import { Command, InvalidArgumentError } from 'commander';
+import { registerDatasets } from './datasets.js';
 import { runDemo } from './demo.js';
+import { registerExport } from './export.js';
 import { registerPrepare } from './prepare.js';
+import { registerTaskCommands } from './tasks.js';
 import { registerTrainCommands } from './train_commands.js';
 
 function int(name: string, min = 1) {
@@ -31,6 +34,9 @@ program
 
 registerPrepare(program);
 registerTrainCommands(program);
+registerDatasets(program);
+registerExport(program);
+registerTaskCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distil: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,6 +1,8 @@
 // Inference pipelines named as transformers.js names them: `pipeline(task, modelDir)` returns a
 // function over one input or a list, batching with dynamic padding and length sorting.
 import { loadMaskedLM, type MaskedLM } from '../models/pretrained.js';
+import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
+import { classifierLogits } from '../tasks/finetune.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { mapBatches, type Sequence } from './batching.js';
 
@@ -99,13 +101,38 @@ export async function extractFeatures(model: MaskedLM, tok: BertTokenizer, texts
   });
 }
 
-export type Task = 'fill-mask' | 'feature-extraction';
+export interface ClassificationResult {
+  label: string;
+  score: number;
+}
+
+/** text-classification: the top-k labels with softmax scores (regression: the value as score). */
+export async function classifyTexts(model: SequenceClassifier, tok: BertTokenizer, texts: string[], topk = 1,
+  o: PipelineOptions = {}): Promise<ClassificationResult[][]> {
+  const seqs = await encodeAll(tok, texts, o.maxLength ?? 512);
+  const rows = classifierLogits(model, seqs, tok.padId, o.batchSize ?? 32);
+  const names = model.labels.id2label;
+  if (model.labels.problemType === 'regression') return rows.map((r) => [{ label: names[0] ?? 'LABEL_0', score: r[0]! }]);
+  return rows.map((r) => {
+    const p = softmaxRow(r);
+    return topK(p, topk).map((i) => ({ label: names[i]!, score: p[i]! }));
+  });
+}
+
+export type Task = 'fill-mask' | 'feature-extraction' | 'text-classification';
 
 /** transformers.js-style factory: `const unmasker = await pipeline('fill-mask', dir); await unmasker('Paris is the [MASK] of France.')`. */
 export async function pipeline(task: Task, modelDir: string): Promise<(texts: string | string[], opts?: Record<string, unknown>) => Promise<unknown>> {
-  const model = loadMaskedLM(modelDir);
   const tok = BertTokenizer.fromDir(modelDir);
   const list = (t: string | string[]): string[] => (Array.isArray(t) ? t : [t]);
+  if (task === 'text-classification') {
+    const classifier = loadForSequenceClassification(modelDir);
+    return async (texts, opts = {}) => {
+      const out = await classifyTexts(classifier, tok, list(texts), (opts.topk as number | undefined) ?? 1, opts);
+      return Array.isArray(texts) ? out : out[0];
+    };
+  }
+  const model = loadMaskedLM(modelDir);
   switch (task) {
     case 'fill-mask':
       return async (texts, opts = {}) => {
@@ -115,6 +142,6 @@ export async function pipeline(task: Task, modelDir: string): Promise<(texts: st
     case 'feature-extraction':
       return async (texts, opts = {}) => extractFeatures(model, tok, list(texts), opts as FeatureOptions);
     default:
-      throw new Error(`pipeline: unknown task "${task as string}"; tasks: fill-mask, feature-extraction`);
+      throw new Error(`pipeline: unknown task "${task as string}"; tasks: fill-mask, feature-extraction, text-classification`);
   }
 }

@@ -1,0 +1,72 @@
+// `distil datasets`: build the offline fine-tuning data sets (src/tasks/datasets.ts) as GLUE-style
+// TSV train/dev/test splits under assets/datasets (gitignored); `npm test`'s set-up runs it once.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError, type Command } from 'commander';
+import { buildDatasets, DATASET_NAMES, type DatasetName } from '../tasks/datasets.js';
+import { Progress } from './progress.js';
+
+/** The checkout's root: the nearest directory above this file with our package.json (not imported from src/text, which loads the tokenizers addon). */
+function projectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, 'package.json');
+    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'distilbert-ts') return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`cannot find the distilbert-ts package root above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+function seedArg(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError('--seed must be an integer in [0, 4294967295]');
+  return n;
+}
+
+function nameArg(v: string, prev: DatasetName[] | undefined): DatasetName[] {
+  if (!(DATASET_NAMES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--only: unknown data set "${v}" (known: ${DATASET_NAMES.join(', ')})`);
+  return [...(prev ?? []), v as DatasetName];
+}
+
+interface DatasetsFlags {
+  out?: string;
+  seed: number;
+  only?: DatasetName[];
+}
+
+function runDatasets(o: DatasetsFlags): void {
+  const out = path.resolve(o.out ?? path.join(projectRoot(), 'assets', 'datasets'));
+  const bars = new Map<string, Progress>();
+  const t0 = performance.now();
+  const metas = buildDatasets({
+    out,
+    seed: o.seed,
+    ...(o.only ? { names: o.only } : {}),
+    onProgress: (name, done, total) => {
+      const bar = bars.get(name);
+      // The first report only starts the clock: a rate measured over ~0 s is meaningless.
+      if (!bar) bars.set(name, new Progress({ total, unit: 'messages', label: `datasets ${name}` }));
+      else if (done === total) bar.done(done);
+      else bar.update(done);
+    },
+  });
+  for (const m of metas) {
+    const c = m.counts;
+    const per = (s: keyof typeof c) => m.labels.map((l) => `${c[s][l]} ${l}`).join(' / ');
+    console.log(`${path.join(out, m.name)}: ${c.all.total} examples (${per('all')}); train ${c.train.total}, dev ${c.dev.total}, test ${c.test.total}; seed ${m.seed}`);
+  }
+  console.log(`built ${metas.length} data set(s) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** Add `datasets` to the `distil` program. */
+export function registerDatasets(program: Command): void {
+  program
+    .command('datasets')
+    .description(`build the offline fine-tuning data sets (${DATASET_NAMES.join(', ')}) as train/dev/test TSV splits (80/10/10, stratified)`)
+    .option('--out <dir>', 'parent directory of the data set folders (default: <project root>/assets/datasets)')
+    .option('--seed <n>', 'seed of the split', seedArg, 56)
+    .option('--only <name>', `build only this data set (${DATASET_NAMES.join(' or ')}); repeatable`, nameArg)
+    .action((o: DatasetsFlags) => runDatasets(o));
+}

@@ -1,0 +1,194 @@
+// A small ONNX graph builder over the `onnx-proto` protobuf classes (onnx.proto of ONNX 1.10).
+// Each method adds one standard-domain node and returns its output name; weights become float32
+// initializers stored as raw_data (little-endian, C order, as onnx.proto specifies). Nothing is
+// fused: every op is the plain ONNX one, so the graph reads like the PyTorch forward it mirrors.
+// Legend: B batch, T sequence, C hidden, H heads, D head size.
+import onnxProto from 'onnx-proto';
+
+// onnx-proto is CommonJS (`module.exports = { onnx }`): Node gives ESM only the default export.
+const { onnx } = onnxProto;
+type INodeProto = onnxProto.onnx.INodeProto;
+type ITensorProto = onnxProto.onnx.ITensorProto;
+type IValueInfoProto = onnxProto.onnx.IValueInfoProto;
+
+/**
+ * IR version 8 (ONNX 1.10-1.12): the newest the onnx-proto schema knows, enough for opset 14,
+ * and within what onnxruntime 1.30 (IR <= 11) and onnxruntime-web load.
+ */
+export const IR_VERSION = 8;
+/** Opset 14: Reshape with 0 = "copy this dim", Softmax over one axis, Unsqueeze/Squeeze axes as inputs. */
+export const OPSET = 14;
+
+/** float32 -3.4028234663852886e38 = torch.finfo(torch.float32).min, HF's additive mask value. */
+export const FLOAT32_MIN = -3.4028234663852886e38;
+
+const { DataType } = onnx.TensorProto;
+const { AttributeType } = onnx.AttributeProto;
+
+/** A graph dimension: a fixed size or a named dynamic one (dim_param). */
+export type Dim = number | string;
+
+type Attr = { name: string; i?: number; f?: number; ints?: number[] };
+
+const bytesOf = (a: Float32Array | BigInt64Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+export class GraphBuilder {
+  private readonly nodes: INodeProto[] = [];
+  private readonly initializers: ITensorProto[] = [];
+  private readonly inputs: IValueInfoProto[] = [];
+  private readonly outputs: IValueInfoProto[] = [];
+  private readonly names = new Set<string>();
+  /** Constants already added, by hint and value, so repeated shape vectors and scalars are stored once. */
+  private readonly constants = new Map<string, string>();
+  private counter = 0;
+
+  /** A unique value name derived from `hint`. */
+  private fresh(hint: string): string {
+    let name = hint;
+    while (this.names.has(name)) name = `${hint}_${++this.counter}`;
+    this.names.add(name);
+    return name;
+  }
+
+  input(name: string, elemType: 'int64' | 'float32', dims: Dim[]): string {
+    const n = this.fresh(name);
+    this.inputs.push(valueInfo(n, elemType, dims));
+    return n;
+  }
+
+  /** Mark `value` as graph output `name` (an Identity renames it when needed). */
+  output(value: string, name: string, dims: Dim[]): void {
+    const out = value === name ? value : this.node('Identity', [value], name, [], true);
+    this.outputs.push(valueInfo(out, 'float32', dims));
+  }
+
+  /** A float32 initializer of `shape` holding `data` (copied into raw_data). */
+  floatTensor(hint: string, data: Float32Array, shape: number[]): string {
+    const name = this.fresh(hint);
+    this.initializers.push({ name, dims: shape, dataType: DataType.FLOAT, rawData: bytesOf(data.slice()) });
+    return name;
+  }
+
+  /** A float32 scalar (rank 0) initializer. */
+  scalar(hint: string, value: number): string {
+    return this.constant(`f|${hint}|${value}`, () => this.floatTensor(hint, Float32Array.of(value), []));
+  }
+
+  private constant(key: string, make: () => string): string {
+    let name = this.constants.get(key);
+    if (name === undefined) this.constants.set(key, (name = make()));
+    return name;
+  }
+
+  /** An int64 initializer: a 1-D vector, or a scalar when `scalar` is set (one value). */
+  ints(hint: string, values: number[], scalar = false): string {
+    return this.constant(`i|${hint}|${scalar}|${values.join(',')}`, () => {
+      const name = this.fresh(hint);
+      const data = BigInt64Array.from(values, (v) => BigInt(v));
+      this.initializers.push({ name, dims: scalar ? [] : [values.length], dataType: DataType.INT64, rawData: bytesOf(data) });
+      return name;
+    });
+  }
+
+  /** Add one node `op(inputs) -> out`; `exact` keeps `out` as given (graph outputs). */
+  node(op: string, inputs: string[], out: string, attrs: Attr[] = [], exact = false): string {
+    const name = exact ? out : this.fresh(out);
+    if (exact) this.names.add(name);
+    this.nodes.push({
+      opType: op, input: inputs, output: [name], name: `${op}_${this.nodes.length}`,
+      attribute: attrs.map((a) =>
+        a.ints !== undefined ? { name: a.name, type: AttributeType.INTS, ints: a.ints }
+          : a.f !== undefined ? { name: a.name, type: AttributeType.FLOAT, f: a.f }
+            : { name: a.name, type: AttributeType.INT, i: a.i ?? 0 }),
+    });
+    return name;
+  }
+
+  /** Serialized ModelProto. */
+  encode(meta: { producerVersion: string; docString: string; metadata?: Record<string, string> }): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: IR_VERSION,
+      opsetImport: [{ domain: '', version: OPSET }],
+      producerName: 'distilbert-ts',
+      producerVersion: meta.producerVersion,
+      docString: meta.docString,
+      metadataProps: Object.entries(meta.metadata ?? {}).map(([key, value]) => ({ key, value })),
+      graph: {
+        name: 'main_graph', node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs,
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
+
+function valueInfo(name: string, elemType: 'int64' | 'float32', dims: Dim[]): IValueInfoProto {
+  return {
+    name,
+    type: {
+      tensorType: {
+        elemType: elemType === 'int64' ? DataType.INT64 : DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+/** The layer ops of BERT-style encoders on top of GraphBuilder; names follow the HF module they come from. */
+export class Ops {
+  private readonly half: string;
+  private readonly one: string;
+  private readonly sqrt2: string;
+
+  constructor(readonly g: GraphBuilder) {
+    this.half = g.scalar('const_half', 0.5);
+    this.one = g.scalar('const_one', 1);
+    this.sqrt2 = g.scalar('const_sqrt2', Math.SQRT2);
+  }
+
+  /**
+   * nn.Linear: x (..., in) @ W^T + b, with W given as PyTorch stores it, [out, in]. The transpose
+   * is done here, once, so the graph holds W^T [in, out] for MatMul.
+   */
+  linear(x: string, weight: Float32Array, wShape: number[], bias: Float32Array, name: string): string {
+    const [out, inp] = wShape as [number, number];
+    const wt = new Float32Array(out * inp);
+    for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) wt[i * out + o] = weight[o * inp + i]!;
+    const w = this.g.floatTensor(`${name}.weight_t`, wt, [inp, out]);
+    const b = this.g.floatTensor(`${name}.bias`, bias, [out]);
+    return this.g.node('Add', [this.g.node('MatMul', [x, w], `${name}/matmul`), b], `${name}/out`);
+  }
+
+  /** LayerNorm over the last axis: (x - mean) / sqrt(var + eps) * w + b, biased variance as torch. */
+  layerNorm(x: string, weight: Float32Array, bias: Float32Array, eps: number, name: string): string {
+    const g = this.g;
+    const C = weight.length;
+    const mean = g.node('ReduceMean', [x], `${name}/mean`, [{ name: 'axes', ints: [-1] }, { name: 'keepdims', i: 1 }]);
+    const d = g.node('Sub', [x, mean], `${name}/centered`);
+    const variance = g.node('ReduceMean', [g.node('Mul', [d, d], `${name}/sq`)], `${name}/var`,
+      [{ name: 'axes', ints: [-1] }, { name: 'keepdims', i: 1 }]);
+    const std = g.node('Sqrt', [g.node('Add', [variance, g.scalar(`${name}.eps`, eps)], `${name}/var_eps`)], `${name}/std`);
+    const normed = g.node('Div', [d, std], `${name}/normed`);
+    const scaled = g.node('Mul', [normed, g.floatTensor(`${name}.weight`, weight, [C])], `${name}/scaled`);
+    return g.node('Add', [scaled, g.floatTensor(`${name}.bias`, bias, [C])], `${name}/out`);
+  }
+
+  /** Exact GELU as HF writes it: x * 0.5 * (1 + erf(x / sqrt(2))). */
+  gelu(x: string, name: string): string {
+    const g = this.g;
+    const erf = g.node('Erf', [g.node('Div', [x, this.sqrt2], `${name}/div`)], `${name}/erf`);
+    const halfX = g.node('Mul', [x, this.half], `${name}/half_x`);
+    return g.node('Mul', [halfX, g.node('Add', [erf, this.one], `${name}/one_plus`)], `${name}/out`);
+  }
+
+  /**
+   * HF's extended attention mask: (1 - mask) * finfo(float32).min as (B, 1, 1, T), added to every
+   * score of a padded key, so its softmax weight is exactly 0.
+   */
+  additiveMask(mask: string): string {
+    const g = this.g;
+    const m = g.node('Cast', [mask], 'mask/float', [{ name: 'to', i: DataType.FLOAT }]); // (B, T)
+    const inv = g.node('Sub', [this.one, m], 'mask/inverted');
+    const add = g.node('Mul', [inv, g.scalar('const_float32_min', FLOAT32_MIN)], 'mask/additive');
+    return g.node('Unsqueeze', [add, g.ints('const_axes_1_2', [1, 2])], 'mask/b11t'); // (B, 1, 1, T)
+  }
+}

@@ -1,0 +1,115 @@
+// `distil finetune` / `distil evaluate` as library functions: fine-tune a BERT or DistilBERT with a
+// sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
+// the best epoch as a Hugging Face directory with the tokenizer files.
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TOKENIZER_FILES } from '../distill/init_student.js';
+import { mapBatches, type Sequence } from '../infer/batching.js';
+import { atomicWriteFile } from '../io/atomic.js';
+import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../models/task_pretrained.js';
+import { BertTokenizer } from '../text/tokenizer.js';
+import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';
+import { encodePairs } from './encode.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams } from './finetune_loop.js';
+import { evaluateClassification, evaluateRegression } from './metrics.js';
+
+/** Logits (one row per sequence, num_labels wide) of a classifier, batched with dynamic padding. */
+export function classifierLogits(model: SequenceClassifier, seqs: Sequence[], padId: number, batchSize: number): Float32Array[] {
+  model.eval();
+  const L = model.labels.numLabels;
+  return mapBatches(seqs, batchSize, padId, (x) => {
+    const logits = model.forward(x).logits.data;
+    return Array.from({ length: x.batch }, (_, b) => logits.slice(b * L, (b + 1) * L));
+  });
+}
+
+const argmax = (r: Float32Array): number => r.indexOf(Math.max(...r));
+
+export async function encodeData(tok: BertTokenizer, d: LabelledData, maxLength: number): Promise<Sequence[]> {
+  const hasPairs = d.examples.some((e) => e.textPair !== undefined);
+  return encodePairs(tok, d.examples.map((e) => e.text), hasPairs ? d.examples.map((e) => e.textPair) : null, maxLength);
+}
+
+/** Metrics of `model` on labelled data (accuracy, F1, Matthews; or Pearson, Spearman, MSE). */
+export function scoreModel(model: SequenceClassifier, seqs: Sequence[], d: LabelledData, padId: number, batchSize: number):
+  Record<string, number> {
+  const rows = classifierLogits(model, seqs, padId, batchSize);
+  if (model.labels.problemType === 'regression')
+    return evaluateRegression(rows.map((r) => r[0]!), d.examples.map((e) => Number(e.label)));
+  const index = labelIndex(model.labels.id2label);
+  return evaluateClassification(rows.map(argmax), encodeLabels(d.examples, index), model.labels.id2label);
+}
+
+export interface FinetuneOptions {
+  /** A Hugging Face BERT/DistilBERT directory (masked-LM or already fine-tuned). */
+  model: string;
+  train: string;
+  eval: string;
+  out: string;
+  read?: ReadOptions;
+  params?: Partial<FinetuneParams>;
+  onStep?: (step: number, total: number, loss: number) => void;
+  onEpoch?: (r: EpochReport) => void;
+}
+
+export interface FinetuneResult {
+  epochs: EpochReport[];
+  best: EpochReport;
+  labels: string[] | null;
+}
+
+/** Save into a temporary sibling and rename over `out`, so `out` always holds a complete model. */
+function saveAtomically(out: string, write: (dir: string) => void): void {
+  const tmp = `${out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  write(tmp);
+  rmSync(out, { recursive: true, force: true });
+  renameSync(tmp, out);
+}
+
+export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
+  const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
+  const train = readExamples(o.train, o.read);
+  const evalData = readExamples(o.eval, { ...o.read, task: train.labels ? 'classification' : 'regression' });
+  if (train.labels && evalData.labels) {
+    const unknown = evalData.labels.filter((l) => !train.labels!.includes(l));
+    if (unknown.length) throw new Error(`${o.eval}: labels ${unknown.join(', ')} do not occur in ${o.train}`);
+  }
+  const model = loadForSequenceClassification(o.model, train.labels
+    ? { id2label: train.labels, problemType: 'single_label_classification', seed: p.seed }
+    : { numLabels: 1, problemType: 'regression', seed: p.seed });
+  const tok = BertTokenizer.fromDir(o.model);
+  const [trainSeqs, evalSeqs] = [await encodeData(tok, train, p.max_length), await encodeData(tok, evalData, p.max_length)];
+  const labels = train.labels
+    ? encodeLabels(train.examples, labelIndex(train.labels))
+    : Float32Array.from(train.examples, (e) => Number(e.label));
+  let best: EpochReport | null = null;
+  const epochs = finetuneLoop(model, trainSeqs, tok.padId, p, {
+    loss: (logits, rows) => model.loss(logits, labels instanceof Int32Array ? rows.map((r) => labels[r]!) : Float32Array.from(rows, (r) => labels[r]!)),
+    evaluate: () => scoreModel(model, evalSeqs, evalData, tok.padId, p.eval_batch_size),
+    main: train.labels ? 'accuracy' : 'pearson',
+    onBest: (r) => {
+      best = r;
+      saveAtomically(o.out, (dir) => {
+        saveTaskModel(dir, model);
+        for (const f of TOKENIZER_FILES) if (existsSync(join(o.model, f))) copyFileSync(join(o.model, f), join(dir, f));
+        atomicWriteFile(join(dir, 'eval_results.json'), JSON.stringify({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }, null, 2) + '\n');
+        atomicWriteFile(join(dir, 'finetune_args.json'), JSON.stringify({ ...p, ...o.read, model: o.model, train: o.train }, null, 2) + '\n');
+      });
+    },
+    onStep: o.onStep,
+    onEpoch: o.onEpoch,
+  });
+  return { epochs, best: best!, labels: train.labels };
+}
+
+/** Evaluate a fine-tuned directory on labelled data; the metrics fit the head (classification or regression). */
+export async function evaluate(o: { model: string; data: string; read?: ReadOptions; maxLength?: number; batchSize?: number }):
+  Promise<Record<string, number>> {
+  const model = loadForSequenceClassification(o.model);
+  const tok = BertTokenizer.fromDir(o.model);
+  const d = readExamples(o.data, { ...o.read, task: model.labels.problemType === 'regression' ? 'regression' : 'classification' });
+  const seqs = await encodeData(tok, d, o.maxLength ?? 128);
+  return scoreModel(model, seqs, d, tok.padId, o.batchSize ?? 64);
+}
