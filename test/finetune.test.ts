@@ -15,7 +15,8 @@ import { DistilBertForMaskedLM } from '../src/models/distilbert.js';
 import { saveBert, saveDistilBert } from '../src/models/pretrained.js';
 import { readExamples } from '../src/tasks/data.js';
 import { evaluate, finetune } from '../src/tasks/finetune.js';
-import { defaultTokenizerDir, projectRoot } from '../src/text/default_vocab.js';
+import { projectRoot } from '../src/io/paths.js';
+import { defaultTokenizerDir } from '../src/text/default_vocab.js';
 
 const DATA = join(projectRoot(), 'assets', 'datasets');
 const work = mkdtempSync(join(tmpdir(), 'distil-finetune-'));

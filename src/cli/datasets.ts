@@ -1,23 +1,10 @@
 // `distil datasets`: build the offline fine-tuning data sets (src/tasks/datasets.ts) as GLUE-style
 // TSV train/dev/test splits under assets/datasets (gitignored); `npm test`'s set-up runs it once.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, type Command } from 'commander';
+import { projectRoot } from '../io/paths.js';
 import { buildDatasets, DATASET_NAMES, type DatasetName } from '../tasks/datasets.js';
 import { Progress } from './progress.js';
-
-/** The checkout's root: the nearest directory above this file with our package.json (not imported from src/text, which loads the tokenizers addon). */
-function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'distilbert-ts') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the distilbert-ts package root above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
 
 function seedArg(v: string): number {
   const n = Number(v);

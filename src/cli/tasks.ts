@@ -8,7 +8,7 @@ import { isNumber, mergeParams } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/finetune.js';
 import { FINETUNE_DEFAULTS, type FinetuneParams } from '../tasks/finetune_loop.js';
 import { readTexts } from '../tasks/encode.js';
-import { projectRoot } from '../text/default_vocab.js';
+import { projectRoot } from '../io/paths.js';
 import { addParamFlags, paramsFromFlags } from './options.js';
 import { Progress } from './progress.js';
 

@@ -21,14 +21,5 @@ export function seededPermutation(n: number, seed: number): Uint32Array {
   if (!Number.isSafeInteger(n) || n < 0 || n > MAX_SEQUENCES) {
     throw new Error(`cannot shuffle ${n} sequences: order.bin numbers sequences with uint32, at most ${MAX_SEQUENCES}`);
   }
-  const p = new Uint32Array(n);
-  for (let i = 0; i < n; i++) p[i] = i;
-  const rng = new Rng(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = p[i]!;
-    p[i] = p[j]!;
-    p[j] = t;
-  }
-  return p;
+  return new Rng(seed).permutation(n);
 }

@@ -42,7 +42,7 @@ export interface EpochReport {
 
 export interface LoopHooks {
   /** Loss of a batch's logits against the labels of rows `rows` of the training set. */
-  loss(logits: Tensor, rows: Int32Array): Tensor;
+  loss(logits: Tensor, rows: ArrayLike<number>): Tensor;
   /** Metrics on the evaluation set; `main` decides which epoch is best (higher is better). */
   evaluate(): Record<string, number>;
   main: string;

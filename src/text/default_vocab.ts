@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../io/paths.js';
 import { BertTokenizer } from './tokenizer.js';
 import { formatVocabTxt } from './vocab.js';
 
@@ -53,18 +53,6 @@ export function buildDefaultTokenizerDir(outDir: string): BertTokenizer {
   const tok = BertTokenizer.fromTokens(bertBaseUncasedTokens(), { lowercase: true, handleChineseChars: true }, 'bert-base-uncased vocabulary');
   tok.save(outDir);
   return tok;
-}
-
-/** The checkout's root: the nearest directory above this file whose package.json is ours. */
-export function projectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'distilbert-ts') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`cannot find the distilbert-ts package root above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
 }
 
 /** `<root>/assets/bert-base-uncased` (gitignored), built on first use. */

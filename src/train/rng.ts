@@ -56,9 +56,9 @@ export class Rng {
     return r % n;
   }
 
-  /** Fisher-Yates permutation of 0..n-1. */
-  permutation(n: number): Int32Array {
-    const p = new Int32Array(n);
+  /** Durstenfeld's Fisher-Yates permutation of 0..n-1 (n < 2^32). */
+  permutation(n: number): Uint32Array {
+    const p = new Uint32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(i + 1);
