@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/check.cc",
         "native/matmul.cc",
+        "native/linear_packed.cc",
         "native/attention.cc",
         "native/layers.cc",
         "native/losses.cc",

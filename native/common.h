@@ -38,6 +38,7 @@ class Args {
 
 // Registration functions, one per kernel file.
 void register_matmul(Napi::Env env, Napi::Object exports);
+void register_linear_packed(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);
 void register_layers(Napi::Env env, Napi::Object exports);
 void register_losses(Napi::Env env, Napi::Object exports);

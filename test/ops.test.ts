@@ -656,3 +656,20 @@ test('gradNorm matches the reference, in float64 accumulation', () => {
   assert.ok(Math.abs(native.gradNorm(Float32Array.of(3e20, 4e20), 2) / 5e20 - 1) < 1e-7);
   assert.equal(native.gradNorm(new Float32Array(0), 0), 0);
 });
+
+test('linearPacked (inference, repacked weights) equals matmul, and a new weight version invalidates the copy', () => {
+  const [M, N, K] = [5, 7, 6];
+  const rnd = (n: number, s: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + s));
+  const X = rnd(M * K, 1), W = rnd(N * K, 2), b = rnd(N, 3);
+  const want = new Float32Array(M * N), got = new Float32Array(M * N);
+  native.matmul(want, X, W, b, 1, M, N, K, false, true, false);
+  native.linearPacked(got, X, W, b, M, N, K, 1);
+  assert.ok(got.every((v, i) => Math.abs(v - want[i]!) < 1e-5));
+  W.fill(0.5);
+  native.matmul(want, X, W, b, 1, M, N, K, false, true, false);
+  native.linearPacked(got, X, W, b, M, N, K, 1);
+  assert.ok(got.some((v, i) => Math.abs(v - want[i]!) > 1e-3), 'same version: the cached copy is used');
+  native.linearPacked(got, X, W, b, M, N, K, 2);
+  assert.ok(got.every((v, i) => Math.abs(v - want[i]!) < 1e-5), 'new version: repacked');
+  assert.throws(() => native.linearPacked(got, X, W.subarray(1), b, M, N, K, 3), /'W' has/);
+});

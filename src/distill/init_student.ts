@@ -66,6 +66,7 @@ export function initStudentFrom(teacher: BertForMaskedLM, layers: number[]): { s
   }
   map.push(['vocab_projector.bias', 'cls.predictions.bias']);
   for (const [s, t] of map) student.params.view(s).set(teacher.params.view(t));
+  student.params.touch();
   const missing = student.params.names().filter((n) => !map.some(([s]) => s === n));
   if (missing.length) throw new Error(`init-student: no teacher tensor for ${missing.join(', ')}`);
   return { student, report: { layers, copied: map, config } };

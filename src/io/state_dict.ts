@@ -111,6 +111,7 @@ export function loadStateDict(store: ParamStore, file: SafeFile, opts: LoadOptio
   }
 
   for (const [name, key] of source) store.view(name).set(file.float32(key));
+  store.touch();
   return { loaded: store.names().filter((n) => source.has(n)), ignored, missing: absent };
 }
 

@@ -52,6 +52,8 @@ export class Module {
       const grad = this.params.grad !== null;
       t = new Tensor(this.params.view(name), e.shape, grad, name);
       if (grad) t.grad = this.params.gradView(name);
+      const store = this.params;
+      t.version = () => store.version;
       this.handles.set(name, t);
     }
     return t;

@@ -15,6 +15,8 @@ export interface NativeKernels {
   matmul(C: F32, A: F32, B: F32, bias: F32 | null, batch: number, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean): void;
   biasGrad(dbias: F32, dY: F32, M: number, N: number): void;
+  linearPacked(Y: F32, X: F32, W: F32, bias: F32 | null, M: number, N: number, K: number, version: number): void;
+  clearPacked(): void;
   attentionForward(ctx: F32, probs: F32, q: F32, k: F32, v: F32, mask: I32 | null,
     B: number, T: number, H: number, D: number, dropoutP: number, seed: number): void;
   attentionBackward(dq: F32, dk: F32, dv: F32, dctx: F32, probs: F32, q: F32, k: F32, v: F32,

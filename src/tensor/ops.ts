@@ -18,7 +18,9 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   if (last(x) !== K) throw new Error(`linear ${w.name}: input has ${last(x)} features, weight [${w.shape}] expects ${K}`);
   const M = rows(x);
   const y = result(arena.alloc(M * N), [...x.shape.slice(0, -1), N], [x, w, ...(b ? [b] : [])]);
-  native.matmul(y.data, x.data, w.data, b ? b.data : null, 1, M, N, K, false, true, false);
+  // Without a backward (inference, the teacher), weights are read from a cached repacked copy.
+  if (!y.requiresGrad && w.version) native.linearPacked(y.data, x.data, w.data, b ? b.data : null, M, N, K, w.version());
+  else native.matmul(y.data, x.data, w.data, b ? b.data : null, 1, M, N, K, false, true, false);
   if (y.requiresGrad)
     tape.record([y], () => {
       const dy = y.grad;

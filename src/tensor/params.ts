@@ -16,6 +16,11 @@ export interface ParamEntry extends ParamSpec {
   size: number;
 }
 
+/** Versions are unique across stores: a buffer freed and reallocated at the same address never
+ * matches a stale cached copy. */
+let versionCounter = 0;
+const nextVersion = (): number => ++versionCounter;
+
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export class ParamStore {
@@ -26,6 +31,16 @@ export class ParamStore {
   readonly data: Float32Array;
   /** Gradient buffer with the same layout; allocated lazily by `enableGrad`. */
   grad: Float32Array | null = null;
+  /**
+   * Bumped by everything that writes parameter values through this class, the optimizer and the
+   * loaders; inference caches of repacked weights are keyed by it. Call `touch()` after writing
+   * into `data` or a `view` directly.
+   */
+  version = nextVersion();
+
+  touch(): void {
+    this.version = nextVersion();
+  }
 
   constructor(specs: ParamSpec[]) {
     let offset = 0;
@@ -81,6 +96,7 @@ export class ParamStore {
 
   /** Fill every parameter from its init spec with a seeded Gaussian (Box-Muller over mulberry32). */
   initialize(seed: number): void {
+    this.touch();
     let s = seed >>> 0;
     const uniform = (): number => {
       s = (s + 0x6d2b79f5) >>> 0;

@@ -274,7 +274,8 @@ export function addInto(dst: Vec, src: Vec, n: number, alpha: number): void {
 }
 
 /** The kernels NativeKernels has a reference for (all but threads and dropout). */
-export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'dropoutForward' | 'dropoutBackward'>;
+/** linearPacked is matmul with a cached weight layout (its reference is `linearPackedRef`); clearPacked is cache housekeeping. */
+export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'dropoutForward' | 'dropoutBackward' | 'linearPacked' | 'clearPacked'>;
 
 /** Every reference kernel under its NativeKernels name, plus the softmax pieces of attention. */
 export const reference = {

@@ -8,6 +8,11 @@ import { numel } from './params.js';
 export class Tensor {
   /** Gradient with the layout of `data`; parameters get a view into the flat gradient buffer. */
   grad: Float32Array | null = null;
+  /**
+   * For parameters: the version of the values (bumped whenever the model's parameters change), which
+   * lets inference kernels cache repacked copies of the weights (native/linear_packed.cc).
+   */
+  version: (() => number) | null = null;
 
   constructor(
     readonly data: Float32Array,

@@ -37,6 +37,7 @@ export class AdamW {
     const norm = native.gradNorm(grad, grad.length);
     const clip = c.max_grad_norm > 0 && Number.isFinite(c.max_grad_norm) ? c.max_grad_norm / (norm + 1e-6) : 1;
     this.step++;
+    this.params.touch();
     native.adamwStep(this.params.data, grad, this.expAvg, this.expAvgSq, this.decayMask, grad.length, lr,
       c.betas[0], c.betas[1], c.eps, c.weight_decay, this.step, Math.min(1, clip));
     return norm;
