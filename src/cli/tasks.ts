@@ -8,8 +8,9 @@ import { isNumber, mergeParams } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/finetune.js';
 import { FINETUNE_DEFAULTS, type FinetuneParams } from '../tasks/finetune_loop.js';
 import { readTexts } from '../tasks/encode.js';
+import { QA_FINETUNE_DEFAULTS, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
 import { projectRoot } from '../io/paths.js';
-import { addParamFlags, paramsFromFlags } from './options.js';
+import { OPTION_DOCS, addParamFlags, paramsFromFlags } from './options.js';
 import { Progress } from './progress.js';
 
 const FINETUNE_CHECKS = {
@@ -17,6 +18,19 @@ const FINETUNE_CHECKS = {
   n_epoch: isNumber(1, 1e4, true), max_length: isNumber(4, 1e5, true), warmup_prop: isNumber(0, 1), weight_decay: isNumber(0, 1),
   max_grad_norm: isNumber(0), seed: isNumber(0, 2 ** 32 - 1, true),
 } satisfies Record<keyof FinetuneParams, unknown>;
+
+const QA_CHECKS = {
+  ...FINETUNE_CHECKS, doc_stride: isNumber(0, 1e5, true), max_query_length: isNumber(1, 1e5, true),
+  n_best_size: isNumber(1, 1e4, true), max_answer_length: isNumber(1, 1e5, true),
+} satisfies Record<keyof QaFinetuneParams, unknown>;
+
+// One-line docs of the flags only finetune-qa has (options.ts documents the shared ones).
+Object.assign(OPTION_DOCS, {
+  doc_stride: 'context tokens shared by consecutive windows of a long context',
+  max_query_length: 'question tokens kept',
+  n_best_size: 'start and end candidates per window when picking an answer',
+  max_answer_length: 'longest answer in tokens',
+});
 
 function readOptions(o: Record<string, unknown>) {
   return {
@@ -58,6 +72,32 @@ export function registerTaskCommands(program: Command): void {
         },
       });
       console.log(`best epoch ${r.best.epoch} written to ${o.out}`);
+    });
+
+  addParamFlags(program
+    .command('finetune-qa')
+    .description('fine-tune a BERT/DistilBERT for extractive question answering on SQuAD v1.1 JSON; scores EM and F1 after every epoch')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
+    .requiredOption('--train <file>', 'training questions (SQuAD v1.1 JSON, e.g. train-v1.1.json)')
+    .requiredOption('--eval <file>', 'evaluation questions (SQuAD v1.1 JSON, e.g. dev-v1.1.json)')
+    .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory'), QA_FINETUNE_DEFAULTS)
+    .action(async function (this: Command, o: Record<string, unknown>) {
+      const params = paramsFromFlags(QA_FINETUNE_DEFAULTS, QA_CHECKS, o, this);
+      let bar: Progress | null = null;
+      const r = await finetuneQa({
+        model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string, params,
+        onStep: (step, total, loss) => {
+          bar ??= new Progress({ total, unit: 'steps', label: 'finetune-qa' });
+          bar.update(step, `loss ${loss.toFixed(4)}`);
+        },
+        onEpoch: (e) => {
+          bar?.done();
+          bar = null;
+          console.log(`epoch ${e.epoch}: train loss ${e.train_loss.toFixed(4)}, eval EM ${e.metrics.exact_match!.toFixed(2)} F1 ${e.metrics.f1!.toFixed(2)}` +
+            `${e.improved ? ' (best, saved)' : ''}`);
+        },
+      });
+      console.log(`${r.trainFeatures} training windows, ${r.evalQuestions} evaluation questions; best epoch ${r.best.epoch} written to ${o.out}`);
     });
 
   columnFlags(program

@@ -1,10 +1,12 @@
 // Inference pipelines named as transformers.js names them: `pipeline(task, modelDir)` returns a
 // function over one input or a list, batching with dynamic padding and length sorting.
 import { loadMaskedLM, type MaskedLM } from '../models/pretrained.js';
-import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
+import { loadForQuestionAnswering, loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
 import { classifierLogits } from '../tasks/finetune.js';
 import { BertTokenizer } from '../text/tokenizer.js';
+import type { QaInput } from '../tasks/qa_features.js';
 import { mapBatches, type Sequence } from './batching.js';
+import { answerQuestions, type QaPipelineOptions, type QaResult } from './qa_pipeline.js';
 
 export interface FillMaskResult {
   score: number;
@@ -119,11 +121,36 @@ export async function classifyTexts(model: SequenceClassifier, tok: BertTokenize
   });
 }
 
-export type Task = 'fill-mask' | 'feature-extraction' | 'text-classification';
+export type Task = 'fill-mask' | 'feature-extraction' | 'text-classification' | 'question-answering';
 
-/** transformers.js-style factory: `const unmasker = await pipeline('fill-mask', dir); await unmasker('Paris is the [MASK] of France.')`. */
-export async function pipeline(task: Task, modelDir: string): Promise<(texts: string | string[], opts?: Record<string, unknown>) => Promise<unknown>> {
+export type TextPipeline = (texts: string | string[], opts?: Record<string, unknown>) => Promise<unknown>;
+
+/** question-answering: one {question, context} -> one result; a list -> a list. */
+export type QaPipeline = {
+  (input: QaInput, opts?: QaPipelineOptions): Promise<QaResult>;
+  (inputs: QaInput[], opts?: QaPipelineOptions): Promise<QaResult[]>;
+};
+
+/**
+ * transformers.js-style factory: `const unmasker = await pipeline('fill-mask', dir); await unmasker('Paris is the [MASK] of France.')`;
+ * `const qa = await pipeline('question-answering', dir); await qa({ question, context })` -> {answer, score, start, end}.
+ */
+export async function pipeline(task: 'question-answering', modelDir: string): Promise<QaPipeline>;
+export async function pipeline(task: Task, modelDir: string): Promise<TextPipeline>;
+export async function pipeline(task: Task, modelDir: string): Promise<TextPipeline | QaPipeline> {
   const tok = BertTokenizer.fromDir(modelDir);
+  if (task === 'question-answering') {
+    const qa = loadForQuestionAnswering(modelDir);
+    const run = async (input: QaInput | QaInput[], opts: QaPipelineOptions = {}): Promise<QaResult | QaResult[]> => {
+      const out = await answerQuestions(qa, tok, Array.isArray(input) ? input : [input], opts);
+      return Array.isArray(input) ? out : out[0]!;
+    };
+    return run as QaPipeline;
+  }
+  return textPipeline(task, modelDir, tok);
+}
+
+async function textPipeline(task: Exclude<Task, 'question-answering'>, modelDir: string, tok: BertTokenizer): Promise<TextPipeline> {
   const list = (t: string | string[]): string[] => (Array.isArray(t) ? t : [t]);
   if (task === 'text-classification') {
     const classifier = loadForSequenceClassification(modelDir);
@@ -142,6 +169,6 @@ export async function pipeline(task: Task, modelDir: string): Promise<(texts: st
     case 'feature-extraction':
       return async (texts, opts = {}) => extractFeatures(model, tok, list(texts), opts as FeatureOptions);
     default:
-      throw new Error(`pipeline: unknown task "${task as string}"; tasks: fill-mask, feature-extraction, text-classification`);
+      throw new Error(`pipeline: unknown task "${task as string}"; tasks: fill-mask, feature-extraction, text-classification, question-answering`);
   }
 }

@@ -86,7 +86,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     : Float32Array.from(train.examples, (e) => Number(e.label));
   let best: EpochReport | null = null;
   const epochs = finetuneLoop(model, trainSeqs, tok.padId, p, {
-    loss: (logits, rows) => model.loss(logits, labels instanceof Int32Array ? Int32Array.from(rows, (r) => labels[r]!) : Float32Array.from(rows, (r) => labels[r]!)),
+    loss: (x, rows) => model.loss(model.forward(x).logits,
+      labels instanceof Int32Array ? Int32Array.from(rows, (r) => labels[r]!) : Float32Array.from(rows, (r) => labels[r]!)),
     evaluate: () => scoreModel(model, evalSeqs, evalData, tok.padId, p.eval_batch_size),
     main: train.labels ? 'accuracy' : 'pearson',
     onBest: (r) => {

@@ -28,10 +28,6 @@ export const FINETUNE_DEFAULTS: FinetuneParams = {
   weight_decay: 0.01, max_grad_norm: 1.0, seed: 42,
 };
 
-/** A model with a task head: logits from encoder inputs. */
-export interface TaskModel extends Module {
-  forward(x: EncoderInput): { logits: Tensor };
-}
 
 export interface EpochReport {
   epoch: number;
@@ -41,8 +37,8 @@ export interface EpochReport {
 }
 
 export interface LoopHooks {
-  /** Loss of a batch's logits against the labels of rows `rows` of the training set. */
-  loss(logits: Tensor, rows: ArrayLike<number>): Tensor;
+  /** Forward of the padded batch `x` (rows `rows` of the training set) and its loss. */
+  loss(x: EncoderInput, rows: ArrayLike<number>): Tensor;
   /** Metrics on the evaluation set; `main` decides which epoch is best (higher is better). */
   evaluate(): Record<string, number>;
   main: string;
@@ -52,7 +48,7 @@ export interface LoopHooks {
   onEpoch?(report: EpochReport): void;
 }
 
-export function finetuneLoop(model: TaskModel, train: Sequence[], padId: number, p: FinetuneParams, hooks: LoopHooks): EpochReport[] {
+export function finetuneLoop(model: Module, train: Sequence[], padId: number, p: FinetuneParams, hooks: LoopHooks): EpochReport[] {
   if (train.length === 0) throw new Error('fine-tuning needs at least one training example');
   model.enableGrad();
   const opt = new AdamW(model.params, {
@@ -73,7 +69,7 @@ export function finetuneLoop(model: TaskModel, train: Sequence[], padId: number,
       model.dropoutCounter = 0;
       const loss = arena.reuse(() => {
         const x = padSequences(Array.from(rows, (r) => train[r]!), padId);
-        const l = hooks.loss(model.forward(x).logits, rows);
+        const l = hooks.loss(x, rows);
         backward(l);
         return l.item();
       });

@@ -51,9 +51,28 @@ export interface Encoded {
   attentionMask: number[];
   /** 1 where the post-processor added [CLS]/[SEP]. */
   specialTokensMask: number[];
+  /**
+   * [start, end) of each token in its own text (`text` for type 0, `pair` for type 1), in UTF-16
+   * code units (JS string indices); [0, 0] for [CLS]/[SEP]. The binding counts code points, so
+   * offsets after an astral character are converted.
+   */
+  offsets: Array<[number, number]>;
 }
 
 type SpecialRole = keyof typeof SPECIAL_TOKENS;
+
+/** Code-point offset -> UTF-16 index of `text`, or null when the two agree (no astral characters). */
+function codePointIndex(text: string): Int32Array | null {
+  if (!/[\uD800-\uDBFF]/.test(text)) return null;
+  const map: number[] = [];
+  let i = 0;
+  for (const ch of text) {
+    map.push(i);
+    i += ch.length;
+  }
+  map.push(i);
+  return Int32Array.from(map);
+}
 
 const SINGLE_TEMPLATE = `${SPECIAL_TOKENS.cls} $A ${SPECIAL_TOKENS.sep}`;
 const PAIR_TEMPLATE = `${SPECIAL_TOKENS.cls} $A ${SPECIAL_TOKENS.sep} $B:1 ${SPECIAL_TOKENS.sep}:1`;
@@ -216,7 +235,15 @@ export class BertTokenizer {
   async encode(text: string, pair?: string): Promise<Encoded> {
     if (typeof text !== 'string' || (pair !== undefined && typeof pair !== 'string')) throw new TypeError('encode: text and pair must be strings');
     const e = await this.tk.encode(text, pair ?? null);
-    return { ids: e.getIds(), tokens: e.getTokens(), typeIds: e.getTypeIds(), attentionMask: e.getAttentionMask(), specialTokensMask: e.getSpecialTokensMask() };
+    const typeIds = e.getTypeIds();
+    const maps = [codePointIndex(text), pair === undefined ? null : codePointIndex(pair)];
+    const offsets = e.getOffsets().map(([a, b], i): [number, number] => {
+      const m = maps[typeIds[i]!];
+      return m ? [m[a!]!, m[b!]!] : [a!, b!];
+    });
+    return {
+      ids: e.getIds(), tokens: e.getTokens(), typeIds, attentionMask: e.getAttentionMask(), specialTokensMask: e.getSpecialTokensMask(), offsets,
+    };
   }
 
   /** Ids of `[CLS] text [SEP]` for each text, in order (tokenized in parallel by the Rust side). */

@@ -1,0 +1,157 @@
+// `distil finetune-qa` as library functions: fine-tune a BERT or DistilBERT with a span head
+// (qa_outputs) on SQuAD v1.1 JSON, score it with the official EM / F1 after every epoch, and keep the
+// best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
+// 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TOKENIZER_FILES } from '../distill/init_student.js';
+import { mapBatches } from '../infer/batching.js';
+import { atomicWriteFile } from '../io/atomic.js';
+import { questionAnsweringLoss } from '../models/qa.js';
+import { loadForQuestionAnswering, saveTaskModel, type QuestionAnswerer } from '../models/task_pretrained.js';
+import { BertTokenizer } from '../text/tokenizer.js';
+import { readSquad, type SquadExample } from './data.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams } from './finetune_loop.js';
+import { evaluateSquad, type SquadMetrics } from './metrics.js';
+import { qaFeatures, type QaFeature } from './qa_features.js';
+import { bestAnswers, type FeatureLogits, type QaPostprocessOptions } from './qa_postprocess.js';
+
+export interface QaFinetuneParams extends FinetuneParams {
+  /** Context tokens shared by consecutive windows of a long context. */
+  doc_stride: number;
+  /** Question tokens kept. */
+  max_query_length: number;
+  /** Start and end candidates per window when picking the answer. */
+  n_best_size: number;
+  /** Longest answer in tokens. */
+  max_answer_length: number;
+}
+
+/** run_qa.py's README recipe for SQuAD v1.1 (max_length here is its max_seq_length). */
+export const QA_FINETUNE_DEFAULTS: QaFinetuneParams = {
+  ...FINETUNE_DEFAULTS, learning_rate: 3e-5, batch_size: 12, n_epoch: 2, max_length: 384,
+  doc_stride: 128, max_query_length: 64, n_best_size: 20, max_answer_length: 30,
+};
+
+/** Start and end logits of each feature (its own length, padding dropped), batched with dynamic padding. */
+export function qaLogits(model: QuestionAnswerer, features: readonly QaFeature[], padId: number, batchSize: number): FeatureLogits[] {
+  model.eval();
+  return mapBatches([...features], batchSize, padId, (x) => {
+    const { startLogits, endLogits } = model.forward(x); // (B, T) each
+    const T = x.seqLen;
+    return Array.from({ length: x.batch }, (_, b) => {
+      const n = x.attentionMask.subarray(b * T, (b + 1) * T).reduce((a, v) => a + v, 0);
+      return { start: startLogits.data.slice(b * T, b * T + n), end: endLogits.data.slice(b * T, b * T + n) };
+    });
+  });
+}
+
+export interface QaPredictOptions {
+  maxLength?: number;
+  docStride?: number;
+  maxQueryLength?: number;
+  batchSize?: number;
+  postprocess?: QaPostprocessOptions;
+}
+
+/** Answer text per question id ("" when no span is valid, as run_qa writes it). */
+export async function predictSquad(model: QuestionAnswerer, tok: BertTokenizer, examples: readonly SquadExample[], o: QaPredictOptions = {}):
+  Promise<Map<string, string>> {
+  return predictFromFeatures(model, examples, await qaFeatures(tok, examples, o), tok.padId, o);
+}
+
+function predictFromFeatures(model: QuestionAnswerer, examples: readonly SquadExample[], features: readonly QaFeature[], padId: number,
+  o: QaPredictOptions): Map<string, string> {
+  const best = bestAnswers(examples, features, qaLogits(model, features, padId, o.batchSize ?? 64), o.postprocess);
+  return new Map(examples.map((e, i) => [e.id, best[i]?.text ?? '']));
+}
+
+export interface QaFinetuneOptions {
+  /** A Hugging Face BERT/DistilBERT directory (masked-LM, base, or already fine-tuned). */
+  model: string;
+  /** SQuAD v1.1 JSON files. */
+  train: string;
+  eval: string;
+  out: string;
+  params?: Partial<QaFinetuneParams>;
+  onStep?: (step: number, total: number, loss: number) => void;
+  onEpoch?: (r: EpochReport) => void;
+}
+
+export interface QaFinetuneResult {
+  epochs: EpochReport[];
+  best: EpochReport;
+  /** Training features (windows) and evaluation questions. */
+  trainFeatures: number;
+  evalQuestions: number;
+}
+
+/** Save into a temporary sibling and rename over `out`, so `out` always holds a complete model. */
+function saveAtomically(out: string, write: (dir: string) => void): void {
+  const tmp = `${out}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  write(tmp);
+  rmSync(out, { recursive: true, force: true });
+  renameSync(tmp, out);
+}
+
+function predictOptions(p: QaFinetuneParams): QaPredictOptions {
+  return {
+    maxLength: p.max_length, docStride: p.doc_stride, maxQueryLength: p.max_query_length, batchSize: p.eval_batch_size,
+    postprocess: { nBest: p.n_best_size, maxAnswerLength: p.max_answer_length },
+  };
+}
+
+/**
+ * Fine-tune on `train`, evaluate EM / F1 on `eval` after each epoch, and keep the epoch with the best
+ * F1 in `out` (model, tokenizer, eval_results.json, predictions.json, finetune_args.json).
+ */
+export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult> {
+  const p: QaFinetuneParams = { ...QA_FINETUNE_DEFAULTS, ...o.params };
+  const train = readSquad(o.train).examples, evalSet = readSquad(o.eval).examples;
+  if (evalSet.length === 0) throw new Error(`${o.eval}: no questions to evaluate`);
+  const model = loadForQuestionAnswering(o.model, { seed: p.seed });
+  const tok = BertTokenizer.fromDir(o.model);
+  const po = predictOptions(p);
+  const features = await qaFeatures(tok, train, po);
+  const evalFeatures = await qaFeatures(tok, evalSet, po);
+  const starts = Int32Array.from(features, (f) => f.startPosition), ends = Int32Array.from(features, (f) => f.endPosition);
+  let predictions = new Map<string, string>();
+  let best: EpochReport | null = null;
+  const epochs = finetuneLoop(model, features, tok.padId, p, {
+    loss: (x, rows) => {
+      const out = model.forward(x);
+      return questionAnsweringLoss(out.startLogits, out.endLogits, Int32Array.from(rows, (r) => starts[r]!), Int32Array.from(rows, (r) => ends[r]!));
+    },
+    // finetuneLoop's evaluate is synchronous: the evaluation features are tokenized once, above.
+    evaluate: () => {
+      predictions = predictFromFeatures(model, evalSet, evalFeatures, tok.padId, po);
+      const m: SquadMetrics = evaluateSquad(evalSet, predictions);
+      return { exact_match: m.exact_match, f1: m.f1 };
+    },
+    main: 'f1',
+    onBest: (r) => {
+      best = r;
+      saveAtomically(o.out, (dir) => {
+        saveTaskModel(dir, model);
+        for (const f of TOKENIZER_FILES) if (existsSync(join(o.model, f))) copyFileSync(join(o.model, f), join(dir, f));
+        atomicWriteFile(join(dir, 'eval_results.json'), JSON.stringify({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }, null, 2) + '\n');
+        atomicWriteFile(join(dir, 'predictions.json'), JSON.stringify(Object.fromEntries(predictions), null, 2) + '\n');
+        atomicWriteFile(join(dir, 'finetune_args.json'), JSON.stringify({ ...p, model: o.model, train: o.train }, null, 2) + '\n');
+      });
+    },
+    onStep: o.onStep,
+    onEpoch: o.onEpoch,
+  });
+  return { epochs, best: best!, trainFeatures: features.length, evalQuestions: evalSet.length };
+}
+
+/** EM / F1 (percent) of a fine-tuned directory on a SQuAD v1.1 file, with the answers it gave. */
+export async function evaluateQa(o: { model: string; data: string } & QaPredictOptions): Promise<SquadMetrics & { predictions: Map<string, string> }> {
+  const model = loadForQuestionAnswering(o.model);
+  const tok = BertTokenizer.fromDir(o.model);
+  const examples = readSquad(o.data).examples;
+  const predictions = await predictSquad(model, tok, examples, o);
+  return { ...evaluateSquad(examples, predictions), predictions };
+}
