@@ -2,16 +2,13 @@
 // from a BERT teacher by taking every other layer. Embeddings (word, position, LayerNorm) are
 // copied, token-type embeddings and the pooler dropped, teacher layer layers[i] becomes student
 // layer i, and the MLM head is copied (vocab_projector bias <- cls.predictions.bias).
-import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { copyTokenizerFiles } from '../io/atomic.js';
 import { distilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { loadMaskedLM, saveDistilBert } from '../models/pretrained.js';
 import { BERT_LAYER, DISTILBERT_LAYER, type LayerNames } from '../models/transformer.js';
-
-/** Files of a tokenizer directory that travel with a model. */
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
 
 /**
  * Half the teacher's layers: every other layer from the first in the lower half, every other layer
@@ -80,6 +77,6 @@ export function initStudent(teacherDir: string, outDir: string, layers?: number[
   const chosen = layers ?? defaultStudentLayers(teacher.config.num_hidden_layers);
   const { student, report } = initStudentFrom(teacher, chosen);
   saveDistilBert(outDir, student, report.config);
-  for (const f of TOKENIZER_FILES) if (existsSync(join(teacherDir, f))) copyFileSync(join(teacherDir, f), join(outDir, f));
+  copyTokenizerFiles([teacherDir], outDir);
   return report;
 }

@@ -1,9 +1,9 @@
 // Library entry points of the training commands: `distill` (distil a teacher into a student) and
 // `pretrain` (masked-LM pretraining of a teacher), as `distil distill` / `distil pretrain` run them.
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset, type Dataset } from '../data/dataset.js';
-import { atomicWriteFile } from '../io/atomic.js';
+import { atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
 import { bertConfig, readModelConfig, type BertConfig } from '../io/config.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
@@ -12,7 +12,6 @@ import { TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { MlmPretrainer } from '../train/pretrainer.js';
 import type { StepLog, Trainer, TrainingData } from '../train/trainer.js';
 import { DISTILL_DEFAULTS, Distiller, type DistillParams } from './distiller.js';
-import { TOKENIZER_FILES } from './init_student.js';
 import { DEFAULT_MASKING, type MaskingConfig } from './masking.js';
 
 export interface RunOptions {
@@ -31,14 +30,6 @@ export function trainingData(ds: Dataset): TrainingData {
   };
 }
 
-function copyTokenizer(from: string[], to: string): void {
-  for (const dir of from) {
-    const present = TOKENIZER_FILES.filter((f) => existsSync(join(dir, f)));
-    if (present.length === 0) continue;
-    for (const f of present) copyFileSync(join(dir, f), join(to, f));
-    return;
-  }
-}
 
 function run(t: Trainer, o: RunOptions): void {
   if (o.resume) t.resume(o.resume);
@@ -71,7 +62,7 @@ export function distill(o: DistillOptions): Distiller {
   const d = new Distiller(teacher, student, student.config, trainingData(ds), params, ds.meta.special_ids, o.out);
   run(d, o);
   d.saveModel(o.out);
-  copyTokenizer([o.student, o.teacher], o.out);
+  copyTokenizerFiles([o.student, o.teacher], o.out);
   return d;
 }
 
@@ -119,6 +110,6 @@ export function pretrain(o: PretrainOptions): MlmPretrainer {
   const t = new MlmPretrainer(bert, config, trainingData(ds), params, params, ds.meta.special_ids, o.out);
   run(t, o);
   t.saveModel(o.out);
-  if (o.tokenizer) copyTokenizer([o.tokenizer], o.out);
+  if (o.tokenizer) copyTokenizerFiles([o.tokenizer], o.out);
   return t;
 }

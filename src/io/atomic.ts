@@ -54,3 +54,36 @@ function syncDirectory(dir: string): void {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/**
+ * Replace the directory `dir` with what `write` puts into a fresh temporary sibling, renamed into
+ * place at the end: readers find the old complete directory or the new one (between the two
+ * renames, briefly none). Used for fine-tuned models and training checkpoints.
+ */
+export function atomicWriteDir(dir: string, write: (tmp: string) => void): void {
+  const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  try {
+    write(tmp);
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.renameSync(tmp, dir);
+}
+
+/** Files of a Hugging Face tokenizer directory that travel with a model. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt', 'special_tokens_map.json'];
+
+/** Copy the tokenizer files of the first of `from` that has any into `to`; returns that directory. */
+export function copyTokenizerFiles(from: readonly string[], to: string): string | null {
+  for (const dir of from) {
+    const present = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
+    if (present.length === 0) continue;
+    for (const f of present) fs.copyFileSync(path.join(dir, f), path.join(to, f));
+    return dir;
+  }
+  return null;
+}

@@ -1,11 +1,9 @@
 // `distil finetune` / `distil evaluate` as library functions: fine-tune a BERT or DistilBERT with a
 // sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
 // the best epoch as a Hugging Face directory with the tokenizer files.
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOKENIZER_FILES } from '../distill/init_student.js';
 import { mapBatches, type Sequence } from '../infer/batching.js';
-import { atomicWriteFile } from '../io/atomic.js';
+import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
 import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';
@@ -58,15 +56,6 @@ export interface FinetuneResult {
   labels: string[] | null;
 }
 
-/** Save into a temporary sibling and rename over `out`, so `out` always holds a complete model. */
-function saveAtomically(out: string, write: (dir: string) => void): void {
-  const tmp = `${out}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  write(tmp);
-  rmSync(out, { recursive: true, force: true });
-  renameSync(tmp, out);
-}
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
@@ -92,9 +81,9 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     main: train.labels ? 'accuracy' : 'pearson',
     onBest: (r) => {
       best = r;
-      saveAtomically(o.out, (dir) => {
+      atomicWriteDir(o.out, (dir) => {
         saveTaskModel(dir, model);
-        for (const f of TOKENIZER_FILES) if (existsSync(join(o.model, f))) copyFileSync(join(o.model, f), join(dir, f));
+        copyTokenizerFiles([o.model], dir);
         atomicWriteFile(join(dir, 'eval_results.json'), JSON.stringify({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }, null, 2) + '\n');
         atomicWriteFile(join(dir, 'finetune_args.json'), JSON.stringify({ ...p, ...o.read, model: o.model, train: o.train }, null, 2) + '\n');
       });

@@ -2,11 +2,9 @@
 // (qa_outputs) on SQuAD v1.1 JSON, score it with the official EM / F1 after every epoch, and keep the
 // best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
 // 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { TOKENIZER_FILES } from '../distill/init_student.js';
 import { mapBatches } from '../infer/batching.js';
-import { atomicWriteFile } from '../io/atomic.js';
+import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
 import { questionAnsweringLoss } from '../models/qa.js';
 import { loadForQuestionAnswering, saveTaskModel, type QuestionAnswerer } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
@@ -86,15 +84,6 @@ export interface QaFinetuneResult {
   evalQuestions: number;
 }
 
-/** Save into a temporary sibling and rename over `out`, so `out` always holds a complete model. */
-function saveAtomically(out: string, write: (dir: string) => void): void {
-  const tmp = `${out}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  write(tmp);
-  rmSync(out, { recursive: true, force: true });
-  renameSync(tmp, out);
-}
 
 function predictOptions(p: QaFinetuneParams): QaPredictOptions {
   return {
@@ -133,9 +122,9 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
     main: 'f1',
     onBest: (r) => {
       best = r;
-      saveAtomically(o.out, (dir) => {
+      atomicWriteDir(o.out, (dir) => {
         saveTaskModel(dir, model);
-        for (const f of TOKENIZER_FILES) if (existsSync(join(o.model, f))) copyFileSync(join(o.model, f), join(dir, f));
+        copyTokenizerFiles([o.model], dir);
         atomicWriteFile(join(dir, 'eval_results.json'), JSON.stringify({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }, null, 2) + '\n');
         atomicWriteFile(join(dir, 'predictions.json'), JSON.stringify(Object.fromEntries(predictions), null, 2) + '\n');
         atomicWriteFile(join(dir, 'finetune_args.json'), JSON.stringify({ ...p, model: o.model, train: o.train }, null, 2) + '\n');

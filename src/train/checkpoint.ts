@@ -2,9 +2,9 @@
 // (config.json + model.safetensors), the AdamW moments (optimizer.safetensors) and the loop state
 // (trainer_state.json). A checkpoint is written into a temporary sibling and renamed into place,
 // so a crash never leaves a half-written one; only the newest `keep` are kept.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWriteFile } from '../io/atomic.js';
+import { atomicWriteDir, atomicWriteFile } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import type { AdamW } from './adamw.js';
 
@@ -46,17 +46,14 @@ export function saveCheckpoint(out: string, state: TrainerState, opt: AdamW, wri
   const root = checkpointsDir(out);
   mkdirSync(root, { recursive: true });
   const final = join(root, checkpointName(state.step));
-  const tmp = `${final}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  writeModel(tmp);
-  writeSafetensors(join(tmp, 'optimizer.safetensors'), [
-    { name: 'exp_avg', dtype: 'F32', shape: [opt.expAvg.length], data: opt.expAvg },
-    { name: 'exp_avg_sq', dtype: 'F32', shape: [opt.expAvgSq.length], data: opt.expAvgSq },
-  ], { step: String(opt.step) });
-  atomicWriteFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
-  rmSync(final, { recursive: true, force: true });
-  renameSync(tmp, final);
+  atomicWriteDir(final, (tmp) => {
+    writeModel(tmp);
+    writeSafetensors(join(tmp, 'optimizer.safetensors'), [
+      { name: 'exp_avg', dtype: 'F32', shape: [opt.expAvg.length], data: opt.expAvg },
+      { name: 'exp_avg_sq', dtype: 'F32', shape: [opt.expAvgSq.length], data: opt.expAvgSq },
+    ], { step: String(opt.step) });
+    atomicWriteFile(join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
+  });
   const all = listCheckpoints(out);
   for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(old, { recursive: true, force: true });
   return final;
