@@ -3,6 +3,7 @@
 // SQuAD file ("The capital of X is Y.") whose EM rises well above 0, with the question-answering
 // pipeline giving the answers the evaluation gave.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { evaluateQa, finetuneQa } from '../src/tasks/qa_finetune.js';
 import { answerSpans, bestAnswers } from '../src/tasks/qa_postprocess.js';
 import { defaultTokenizerDir } from '../src/text/default_vocab.js';
 import { BertTokenizer } from '../src/text/tokenizer.js';
+import { ROOT } from './helpers.js';
 
 const tok = BertTokenizer.fromDir(defaultTokenizerDir());
 const NUMBERS = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen';
@@ -157,4 +159,19 @@ test('a tiny DistilBERT fine-tuned on synthetic SQuAD learns the answers; the pi
   });
   const one = await qa({ question: examples[0]!.question, context: examples[0]!.context });
   assert.equal(one.answer, predictions[examples[0]!.id]);
+
+  // The CLI: evaluate on SQuAD JSON, predict over JSONL of {question, context}.
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
+  const evalRun = cli('evaluate', '--model', out, '--data', train);
+  assert.equal(evalRun.status, 0, evalRun.stderr);
+  assert.match(evalRun.stdout, /exact_match\s+[\d.]+/);
+  const inputs = join(work, 'questions.jsonl');
+  writeFileSync(inputs, examples.slice(0, 3).map((e) => JSON.stringify({ question: e.question, context: e.context })).join('\n') + '\n');
+  const predictRun = cli('predict', '--task', 'question-answering', '--model', out, '--input', inputs);
+  assert.equal(predictRun.status, 0, predictRun.stderr);
+  const lines = predictRun.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 3);
+  assert.equal(typeof lines[0].output.answer, 'string');
+  writeFileSync(inputs, '{"question": 1}\n');
+  assert.match(cli('predict', '--task', 'question-answering', '--model', out, '--input', inputs).stderr, /questions\.jsonl:1: needs string fields/);
 });

@@ -7,8 +7,9 @@ import { pipeline, type Task } from '../infer/pipeline.js';
 import { isNumber, mergeParams } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/finetune.js';
 import { FINETUNE_DEFAULTS, type FinetuneParams } from '../tasks/finetune_loop.js';
-import { readTexts } from '../tasks/encode.js';
-import { QA_FINETUNE_DEFAULTS, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
+import { readQaInputs, readTexts } from '../tasks/encode.js';
+import type { QaInput } from '../tasks/qa_features.js';
+import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
 import { projectRoot } from '../io/paths.js';
 import { OPTION_DOCS, addParamFlags, paramsFromFlags } from './options.js';
 import { Progress } from './progress.js';
@@ -102,13 +103,16 @@ export function registerTaskCommands(program: Command): void {
 
   columnFlags(program
     .command('evaluate')
-    .description('score a fine-tuned model on labelled data: accuracy, F1, Matthews (or Pearson, Spearman)')
+    .description('score a fine-tuned model: accuracy, F1, Matthews (classification), Pearson, Spearman (regression), EM/F1 (QA on SQuAD JSON)')
     .requiredOption('--model <dir>', 'fine-tuned model directory')
-    .requiredOption('--data <file>', 'labelled examples (.csv, .tsv, .jsonl)')
+    .requiredOption('--data <file>', 'labelled examples (.csv, .tsv, .jsonl), or SQuAD v1.1 .json for a question-answering model')
     .option('--out <file>', 'also write the metrics as JSON here')
     .option('--max-length <n>', 'longest input in tokens', (v) => mergeParams({ n: 128 }, { n: isNumber(4, 1e5, true) }, [{ source: '--max-length', values: { n: Number(v) } }]).n, 128))
     .action(async (o: Record<string, unknown>) => {
-      const metrics = await evaluate({ model: o.model as string, data: o.data as string, read: readOptions(o), maxLength: o.maxLength as number });
+      const data = o.data as string, model = o.model as string;
+      const metrics: Record<string, number> = data.endsWith('.json')
+        ? await evaluateQa({ model, data }).then(({ exact_match, f1, missing }) => ({ exact_match, f1, missing }))
+        : await evaluate({ model, data, read: readOptions(o), maxLength: o.maxLength as number });
       for (const [k, v] of Object.entries(metrics)) console.log(`${k.padEnd(22)} ${v.toFixed(4)}`);
       if (o.out) writeFileSync(o.out as string, JSON.stringify(metrics, null, 2) + '\n');
     });
@@ -117,15 +121,22 @@ export function registerTaskCommands(program: Command): void {
     .command('predict')
     .description('run a pipeline over a file (one text a line, or a CSV/TSV/JSONL column) and write JSONL')
     .requiredOption('--model <dir>', 'model directory')
-    .requiredOption('--input <file>', 'inputs: .txt (one a line), or .csv/.tsv/.jsonl with --text-col')
-    .option('--task <task>', 'text-classification | fill-mask | feature-extraction', 'text-classification')
+    .requiredOption('--input <file>', 'inputs: .txt (one a line), .csv/.tsv/.jsonl with --text-col, or for question-answering JSONL of {"question", "context"}')
+    .option('--task <task>', 'text-classification | fill-mask | feature-extraction | question-answering', 'text-classification')
     .option('--out <file>', 'JSONL output (default: stdout)')
     .option('--batch-size <n>', 'sequences per batch', (v) => Number(v), 32))
     .action(async (o: Record<string, unknown>) => {
       const file = o.input as string;
-      const texts = readTexts(file, readOptions(o));
-      const run = await pipeline(o.task as Task, o.model as string);
-      const results = (await run(texts, { batchSize: o.batchSize })) as unknown[];
+      let texts: unknown[];
+      let results: unknown[];
+      if (o.task === 'question-answering') {
+        texts = readQaInputs(file);
+        results = await (await pipeline('question-answering', o.model as string))(texts as QaInput[], { batchSize: o.batchSize as number });
+      } else {
+        texts = readTexts(file, readOptions(o));
+        const run = await pipeline(o.task as Exclude<Task, 'question-answering'>, o.model as string);
+        results = (await run(texts as string[], { batchSize: o.batchSize })) as unknown[];
+      }
       const lines = results.map((r, i) => JSON.stringify({ input: texts[i], output: r instanceof Float32Array ? Array.from(r) : r }));
       if (o.out) writeFileSync(o.out as string, lines.join('\n') + '\n');
       else console.log(lines.join('\n'));
