@@ -11,14 +11,21 @@ function bucket(n: number): number {
   return Math.ceil(n / step) * step;
 }
 
+/** Free lists of sizes no scope asked for in this many consecutive scopes are dropped. */
+const KEEP_SCOPES = 2;
+
 class Arena {
   private free = new Map<number, Float32Array[]>();
+  /** Scope in which each bucket size was last asked for. */
+  private lastUsed = new Map<number, number>();
+  private scope = 0;
   private taken: Float32Array[] | null = null;
 
   /** A buffer of n floats with unspecified contents (every element must be written). */
   alloc(n: number): Float32Array {
     if (!this.taken || n === 0) return new Float32Array(n);
     const size = bucket(n);
+    this.lastUsed.set(size, this.scope);
     const buf = this.free.get(size)?.pop() ?? new Float32Array(size);
     this.taken.push(buf);
     return buf.subarray(0, n);
@@ -30,9 +37,15 @@ class Arena {
     return this.alloc(n).fill(0);
   }
 
-  /** Run fn with arena allocation; every buffer it took is recycled afterwards. Nested calls join the outer one. */
+  /**
+   * Run fn with arena allocation; every buffer it took is recycled afterwards. Nested calls join the
+   * outer one. With varying shapes (dynamic padding) each length needs other sizes: sizes unused for
+   * KEEP_SCOPES scopes are released, so the arena holds about two steps' working sets, not one per
+   * length ever seen.
+   */
   reuse<T>(fn: () => T): T {
     if (this.taken) return fn();
+    this.scope++;
     this.taken = [];
     try {
       return fn();
@@ -43,12 +56,18 @@ class Arena {
         else this.free.set(buf.length, [buf]);
       }
       this.taken = null;
+      for (const [size, used] of this.lastUsed)
+        if (used <= this.scope - KEEP_SCOPES) {
+          this.free.delete(size);
+          this.lastUsed.delete(size);
+        }
     }
   }
 
   /** Drop every cached buffer (e.g. after the last step). */
   clear(): void {
     this.free.clear();
+    this.lastUsed.clear();
   }
 
   /** Bytes held in free lists. */
