@@ -1,164 +1,25 @@
-// `distil prepare` and the dataset reader (SPEC §4, src/data/): splitting, dropping, dtypes,
-// shards, the seeded order, token counts, atomic output, errors, bounded memory, the real BERT
-// tokenizer and the CLI. Most tests use `WordTokenizer`, a test double of the tokenizer only
-// (word "t<N>" -> id N), so the expected ids can be written down exactly.
+// `distil prepare` (SPEC §4, src/data/): splitting, dropping, dtypes, shards, the seeded order,
+// token counts, atomic output, errors, bounded memory, the real BERT tokenizer and the CLI (the
+// reader and sequence helpers: data_reader.test.ts). Most tests use `WordTokenizer`
+// (data_helpers.ts), a test double of the tokenizer only (word "t<N>" -> id N), so the expected
+// ids can be written down exactly.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { openDataset } from '../src/data/dataset.js';
-import { prepare, type PrepareOptions, type PrepareTokenizer } from '../src/data/prepare.js';
-import { dropReason, splitLong } from '../src/data/sequences.js';
+import { prepare } from '../src/data/prepare.js';
 import { seededPermutation } from '../src/data/shuffle.js';
-import { readLines } from '../src/data/sources.js';
 import { Progress } from '../src/cli/progress.js';
 import { BertTokenizer } from '../src/text/tokenizer.js';
 import { ROOT } from './helpers.js';
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'distil-data-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let counter = 0;
-const fresh = (name: string): string => path.join(tmp, `${counter++}-${name}`);
-
-const PAD = 0, UNK = 1, CLS = 2, SEP = 3, MASK = 4;
-
-/** Whitespace tokenizer: "t<N>" -> N for 5 <= N < vocabSize, any other word -> [UNK]. */
-class WordTokenizer implements PrepareTokenizer {
-  readonly padId = PAD;
-  readonly unkId = UNK;
-  readonly clsId = CLS;
-  readonly sepId = SEP;
-  readonly maskId = MASK;
-  readonly hash: string;
-  calls = 0;
-  constructor(readonly vocabSize = 100, private readonly failAtCall = -1) {
-    this.hash = `words-${vocabSize}`;
-  }
-  async encodeBatch(texts: readonly string[]): Promise<number[][]> {
-    if (++this.calls === this.failAtCall) throw new Error('tokenizer exploded');
-    return texts.map((t) => [CLS, ...t.split(/\s+/).filter(Boolean).map((w) => this.id(w)), SEP]);
-  }
-  private id(w: string): number {
-    const n = /^t\d+$/.test(w) ? Number(w.slice(1)) : -1;
-    return n >= 5 && n < this.vocabSize ? n : UNK;
-  }
-}
-
-/** Text of inner ids (no [CLS]/[SEP]); [UNK] is written as a word the tokenizer does not know. */
-const text = (inner: number[]): string => inner.map((i) => (i === UNK ? 'zzz' : `t${i}`)).join(' ');
-const words = (n: number, k: number, vocab = 100): number[] => Array.from({ length: n }, (_, j) => 5 + ((k * 13 + j * 7) % (vocab - 5)));
-const wrap = (inner: number[]): number[] => [CLS, ...inner, SEP];
-
-const quiet = { log: () => {} };
-const run = (o: Omit<PrepareOptions, 'log'>) => prepare({ ...quiet, ...o });
-
-interface Corpus {
-  dir: string;
-  /** Kept sequences in input (global) order. */
-  expected: number[][];
-  lines: number;
-}
-
-/**
- * A directory with a.txt, sub/b.txt, a binary file and a hidden file. Kept: 200 + 50 normal lines,
- * the 12-token boundary line, the 5/12 [UNK] line and the long lines' full chunks. Dropped: three
- * 11-token lines, one all-[UNK] 6-token line (too_short: the short check comes first) and the
- * 7-token tail of the 517-token line (too_short); the 6/12 [UNK] line (too_unknown).
- */
-function makeCorpus(): Corpus {
-  const dir = fresh('corpus');
-  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
-  const expected: number[][] = [];
-  let lines = 0;
-  const a: string[] = [];
-  for (let k = 0; k < 200; k++) {
-    const inner = words(10 + (k % 40), k);
-    a.push(text(inner) + (k % 7 === 0 ? '\r' : ''));
-    expected.push(wrap(inner));
-    lines++;
-    if (k % 50 === 0) a.push('', '   ', '\t');
-  }
-  for (let k = 0; k < 3; k++, lines++) a.push(text(words(9, 1000 + k))); // 11 tokens: too short
-  const boundary = words(10, 2000); // 12 tokens: kept
-  a.push(`  ${text(boundary)}  `);
-  expected.push(wrap(boundary));
-  const halfUnk = [UNK, 7, UNK, 8, UNK, 9, UNK, 10, UNK, UNK]; // 6 of 12: too unknown
-  const underHalf = [UNK, 7, UNK, 8, UNK, 9, 11, 10, UNK, 12]; // 5 of 12: kept
-  a.push(text(halfUnk), text(underHalf), text([UNK, UNK, UNK, UNK]));
-  expected.push(wrap(underHalf));
-  lines += 4;
-  fs.writeFileSync(path.join(dir, 'a.txt'), a.join('\n') + '\n');
-
-  const b: string[] = [];
-  const long = words(1298, 3000); // 1,300 tokens -> 512 + 512 + 280
-  b.push(text(long));
-  expected.push(wrap(long.slice(0, 510)), wrap(long.slice(510, 1020)), wrap(long.slice(1020)));
-  const longTail = words(515, 4000); // 517 tokens -> 512 + a 7-token tail (dropped)
-  b.push(text(longTail));
-  expected.push(wrap(longTail.slice(0, 510)));
-  lines += 2;
-  for (let k = 0; k < 50; k++, lines++) {
-    const inner = words(20 + k, 5000 + k);
-    b.push(text(inner));
-    expected.push(wrap(inner));
-  }
-  fs.writeFileSync(path.join(dir, 'sub', 'b.txt'), b.join('\n')); // no final newline
-  fs.writeFileSync(path.join(dir, 'blob.bin'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13, 1, 2, 3]));
-  fs.writeFileSync(path.join(dir, '.hidden.txt'), 't5 t6 t7 t8 t9 t10 t11 t12 t13 t14 t15 t16\n');
-  return { dir, expected, lines };
-}
+import {
+  checkContents, CLS, fresh, MASK, makeCorpus, PAD, readOrder, run, SEP, text, UNK, WordTokenizer, words, wrap,
+} from './data_helpers.js';
 
 const corpus = makeCorpus();
-
-/** The served order, read straight from order.bin. */
-const readOrder = (dir: string): Uint32Array => {
-  const b = fs.readFileSync(path.join(dir, 'order.bin'));
-  return new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-};
-
-/** Every served sequence equals the expected sequence that order.bin points at; counts match. */
-function checkContents(dir: string, expected: number[][], vocab: number): void {
-  const ds = openDataset(dir);
-  const order = readOrder(dir);
-  assert.equal(ds.size, expected.length);
-  for (let i = 0; i < ds.size; i++) {
-    assert.deepEqual(Array.from(ds.get(i)), expected[order[i]!], `served sequence ${i} (global ${order[i]})`);
-    assert.equal(ds.lengths[i], expected[order[i]!]!.length);
-  }
-  const counts = new Float64Array(vocab);
-  for (const s of expected) for (const id of s) counts[id]!++;
-  assert.deepEqual(ds.tokenCounts, counts);
-  assert.equal(ds.tokenCounts.reduce((a, b) => a + b, 0), ds.meta.num_tokens);
-}
-
-test('splitLong cuts the inner tokens into chunks of max-2 and re-adds [CLS]/[SEP]', () => {
-  const seq = wrap(words(1298, 1));
-  const pieces = splitLong(seq, 512, CLS, SEP).map((p) => Array.from(p));
-  assert.deepEqual(pieces.map((p) => p.length), [512, 512, 280]);
-  for (const p of pieces) assert.ok(p[0] === CLS && p[p.length - 1] === SEP);
-  assert.deepEqual(pieces.flatMap((p) => p.slice(1, -1)), seq.slice(1, -1));
-  assert.deepEqual(Array.from(splitLong(wrap(words(510, 2)), 512, CLS, SEP)[0]!), wrap(words(510, 2)), 'max-len fits whole');
-  assert.equal(splitLong(wrap(words(511, 2)), 512, CLS, SEP).length, 2);
-});
-
-test('dropReason: keep length >= min-len, drop when [UNK] / whole length >= ratio, short first', () => {
-  assert.equal(dropReason(wrap(words(9, 0)), 12, 0.5, UNK), 'too_short');
-  assert.equal(dropReason(wrap(words(10, 0)), 12, 0.5, UNK), null);
-  assert.equal(dropReason(wrap([UNK, UNK, UNK, UNK, UNK, UNK, 5, 6, 7, 8]), 12, 0.5, UNK), 'too_unknown'); // 6/12
-  assert.equal(dropReason(wrap([UNK, UNK, UNK, UNK, UNK, 9, 5, 6, 7, 8]), 12, 0.5, UNK), null); // 5/12
-  assert.equal(dropReason(wrap([UNK, UNK]), 12, 0.5, UNK), 'too_short');
-});
-
-test('seeded permutation: the documented sfc32 Fisher-Yates (values from a Python port of the comment)', () => {
-  assert.deepEqual(Array.from(seededPermutation(10, 56)), [0, 2, 1, 3, 4, 6, 8, 9, 5, 7]);
-  assert.deepEqual(Array.from(seededPermutation(10, 0)), [9, 5, 4, 3, 0, 1, 2, 6, 7, 8]);
-  const p = seededPermutation(1000, 7);
-  assert.deepEqual(Array.from(p).sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
-  assert.throws(() => seededPermutation(2 ** 32, 1), /uint32/);
-});
 
 test('prepare on a directory: counts, splitting, dropping, skipped files, contents in seeded order', async () => {
   const out = fresh('data');
@@ -274,22 +135,6 @@ test('an empty corpus is an error naming the inputs and the reason', async () =>
   assert.ok(!fs.existsSync(out));
 });
 
-test('openDataset checks meta.json and file sizes, naming the file and the fix', async () => {
-  const out = fresh('damaged');
-  await run({ inputs: [corpus.dir], tokenizer: new WordTokenizer(), out, shardTokens: 3000 });
-  const bin = path.join(out, 'shard-00001.bin');
-  const bytes = fs.readFileSync(bin);
-  fs.writeFileSync(bin, bytes.subarray(0, bytes.length - 2));
-  assert.throws(() => openDataset(out), (e: Error) => e.message.includes(bin) && /re-run `distil prepare`/.test(e.message));
-  fs.writeFileSync(bin, bytes);
-  fs.rmSync(path.join(out, 'order.bin'));
-  assert.throws(() => openDataset(out), /order\.bin is missing.*distil prepare/);
-  const metaFile = path.join(out, 'meta.json');
-  fs.writeFileSync(metaFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(metaFile, 'utf8')), format: 'other@9' }));
-  assert.throws(() => openDataset(out), /meta\.json: format is "other@9"/);
-  assert.throws(() => openDataset(fresh('absent')), /not found; create it with `distil prepare/);
-});
-
 test('odd bytes and Unicode do not break the pipeline', async () => {
   const file = path.join(fresh('odd'), 'odd.txt');
   fs.mkdirSync(path.dirname(file));
@@ -303,19 +148,6 @@ test('odd bytes and Unicode do not break the pipeline', async () => {
   const { meta } = await run({ inputs: [file], tokenizer: new WordTokenizer(), out: fresh('odd-data') });
   assert.equal(meta.num_lines, 3);
   assert.equal(meta.num_sequences, 3);
-});
-
-test('readLines: lines across 1 MiB reads, a character split by a read, no final newline', async () => {
-  const file = path.join(fresh('lines'), 'lines.txt');
-  fs.mkdirSync(path.dirname(file));
-  const want = ['a', 'x'.repeat((1 << 20) - 4) + 'é'.repeat(5), 'é'.repeat(700_000), 'y'.repeat(2_500_000), 'tail'];
-  fs.writeFileSync(file, `${want[0]}\n\n${want.slice(1).join('\r\n')}`); // the 2-byte é straddles the first read
-  let bytes = 0;
-  const got: string[] = [];
-  for await (const line of readLines(file, (n) => (bytes += n))) got.push(line);
-  assert.deepEqual(got.map((l) => l.length), want.map((l) => l.length));
-  assert.deepEqual(got, want);
-  assert.equal(bytes, fs.statSync(file).size);
 });
 
 /**
