@@ -11,8 +11,12 @@ function bucket(n: number): number {
   return Math.ceil(n / step) * step;
 }
 
-/** Free lists of sizes no scope asked for in this many consecutive scopes are dropped. */
-const KEEP_SCOPES = 2;
+/**
+ * The free lists may hold this many times the last scope's working set (and at least FLOOR_BYTES);
+ * beyond it the least recently used sizes are dropped.
+ */
+const KEEP_FACTOR = 2;
+const FLOOR_BYTES = 256 * 2 ** 20;
 
 class Arena {
   private free = new Map<number, Float32Array[]>();
@@ -39,9 +43,9 @@ class Arena {
 
   /**
    * Run fn with arena allocation; every buffer it took is recycled afterwards. Nested calls join the
-   * outer one. With varying shapes (dynamic padding) each length needs other sizes: sizes unused for
-   * KEEP_SCOPES scopes are released, so the arena holds about two steps' working sets, not one per
-   * length ever seen.
+   * outer one. With varying shapes (dynamic padding) each length needs other sizes: past a budget of
+   * KEEP_FACTOR working sets the least recently used sizes are released, so the arena does not keep
+   * one working set per length ever seen.
    */
   reuse<T>(fn: () => T): T {
     if (this.taken) return fn();
@@ -55,12 +59,23 @@ class Arena {
         if (list) list.push(buf);
         else this.free.set(buf.length, [buf]);
       }
+      let working = 0;
+      for (const buf of this.taken) working += buf.byteLength;
       this.taken = null;
-      for (const [size, used] of this.lastUsed)
-        if (used <= this.scope - KEEP_SCOPES) {
-          this.free.delete(size);
-          this.lastUsed.delete(size);
-        }
+      this.evict(Math.max(KEEP_FACTOR * working, FLOOR_BYTES));
+    }
+  }
+
+  /** Drop least recently used sizes until the free lists hold at most `budget` bytes. */
+  private evict(budget: number): void {
+    let held = this.cachedBytes();
+    if (held <= budget) return;
+    const byAge = [...this.lastUsed].sort((a, b) => a[1] - b[1]);
+    for (const [size, used] of byAge) {
+      if (held <= budget || used === this.scope) break;
+      held -= size * 4 * (this.free.get(size)?.length ?? 0);
+      this.free.delete(size);
+      this.lastUsed.delete(size);
     }
   }
 
