@@ -6,7 +6,7 @@ import { benchSpeed } from '../infer/bench_speed.js';
 import { pipeline, type Task } from '../infer/pipeline.js';
 import { isNumber, mergeParams } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/finetune.js';
-import { FINETUNE_DEFAULTS, type FinetuneParams } from '../tasks/finetune_loop.js';
+import { FINETUNE_DEFAULTS, type FinetuneParams, type FinetuneRunOptions } from '../tasks/finetune_loop.js';
 import { readQaInputs, readTexts } from '../tasks/encode.js';
 import type { QaInput } from '../tasks/qa_features.js';
 import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
@@ -47,6 +47,23 @@ function columnFlags(cmd: Command): Command {
     .option('--label-col <name>', 'column of the label (default: label)');
 }
 
+/** A progress bar over each epoch's steps and a line of eval metrics per epoch (`digits` decimals). */
+function progressHooks(label: string, digits: number): Pick<FinetuneRunOptions, 'onStep' | 'onEpoch'> {
+  let bar: Progress | null = null;
+  return {
+    onStep: (step, total, loss) => {
+      bar ??= new Progress({ total, unit: 'steps', label });
+      bar.update(step, `loss ${loss.toFixed(4)}`);
+    },
+    onEpoch: (e) => {
+      bar?.done();
+      bar = null;
+      const m = Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(' ');
+      console.log(`epoch ${e.epoch}: train loss ${e.train_loss.toFixed(4)}, eval ${m}${e.improved ? ' (best, saved)' : ''}`);
+    },
+  };
+}
+
 export function registerTaskCommands(program: Command): void {
   addParamFlags(columnFlags(program
     .command('finetune')
@@ -57,20 +74,9 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--out <dir>', 'the best epoch as a Hugging Face directory')), FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(FINETUNE_DEFAULTS, FINETUNE_CHECKS, o, this);
-      let bar: Progress | null = null;
       const r = await finetune({
         model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string,
-        read: readOptions(o), params,
-        onStep: (step, total, loss) => {
-          bar ??= new Progress({ total, unit: 'steps', label: 'finetune' });
-          bar.update(step, `loss ${loss.toFixed(4)}`);
-        },
-        onEpoch: (e) => {
-          bar?.done();
-          bar = null;
-          const m = Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(' ');
-          console.log(`epoch ${e.epoch}: train loss ${e.train_loss.toFixed(4)}, eval ${m}${e.improved ? ' (best, saved)' : ''}`);
-        },
+        read: readOptions(o), params, ...progressHooks('finetune', 4),
       });
       console.log(`best epoch ${r.best.epoch} written to ${o.out}`);
     });
@@ -84,19 +90,9 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory'), QA_FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(QA_FINETUNE_DEFAULTS, QA_CHECKS, o, this);
-      let bar: Progress | null = null;
       const r = await finetuneQa({
         model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string, params,
-        onStep: (step, total, loss) => {
-          bar ??= new Progress({ total, unit: 'steps', label: 'finetune-qa' });
-          bar.update(step, `loss ${loss.toFixed(4)}`);
-        },
-        onEpoch: (e) => {
-          bar?.done();
-          bar = null;
-          console.log(`epoch ${e.epoch}: train loss ${e.train_loss.toFixed(4)}, eval EM ${e.metrics.exact_match!.toFixed(2)} F1 ${e.metrics.f1!.toFixed(2)}` +
-            `${e.improved ? ' (best, saved)' : ''}`);
-        },
+        ...progressHooks('finetune-qa', 2),
       });
       console.log(`${r.trainFeatures} training windows, ${r.evalQuestions} evaluation questions; best epoch ${r.best.epoch} written to ${o.out}`);
     });

@@ -8,7 +8,7 @@ import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier }
 import { BertTokenizer } from '../text/tokenizer.js';
 import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';
 import { encodePairs } from './encode.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams } from './finetune_loop.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
 import { evaluateClassification, evaluateRegression } from './metrics.js';
 
 /** Logits (one row per sequence, num_labels wide) of a classifier, batched with dynamic padding. */
@@ -38,16 +38,9 @@ export function scoreModel(model: SequenceClassifier, seqs: Sequence[], d: Label
   return evaluateClassification(rows.map(argmax), encodeLabels(d.examples, index), model.labels.id2label);
 }
 
-export interface FinetuneOptions {
-  /** A Hugging Face BERT/DistilBERT directory (masked-LM or already fine-tuned). */
-  model: string;
-  train: string;
-  eval: string;
-  out: string;
+export interface FinetuneOptions extends FinetuneRunOptions {
   read?: ReadOptions;
   params?: Partial<FinetuneParams>;
-  onStep?: (step: number, total: number, loss: number) => void;
-  onEpoch?: (r: EpochReport) => void;
 }
 
 export interface FinetuneResult {

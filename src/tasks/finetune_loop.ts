@@ -36,6 +36,18 @@ export interface EpochReport {
   improved: boolean;
 }
 
+/** What every fine-tuning entry point takes (classification, regression, QA). */
+export interface FinetuneRunOptions {
+  /** A Hugging Face BERT/DistilBERT directory (masked-LM, base, or already fine-tuned). */
+  model: string;
+  train: string;
+  eval: string;
+  /** The best epoch, as a Hugging Face directory with the tokenizer files. */
+  out: string;
+  onStep?: (step: number, total: number, loss: number) => void;
+  onEpoch?: (r: EpochReport) => void;
+}
+
 export interface LoopHooks {
   /** Forward of the padded batch `x` (rows `rows` of the training set) and its loss. */
   loss(x: EncoderInput, rows: ArrayLike<number>): Tensor;

@@ -9,7 +9,7 @@ import { questionAnsweringLoss } from '../models/qa.js';
 import { loadForQuestionAnswering, saveTaskModel, type QuestionAnswerer } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { readSquad, type SquadExample } from './data.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams } from './finetune_loop.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
 import { evaluateSquad, type SquadMetrics } from './metrics.js';
 import { qaFeatures, type QaFeature } from './qa_features.js';
 import { bestAnswers, type FeatureLogits, type QaPostprocessOptions } from './qa_postprocess.js';
@@ -64,16 +64,9 @@ function predictFromFeatures(model: QuestionAnswerer, examples: readonly SquadEx
   return new Map(examples.map((e, i) => [e.id, best[i]?.text ?? '']));
 }
 
-export interface QaFinetuneOptions {
-  /** A Hugging Face BERT/DistilBERT directory (masked-LM, base, or already fine-tuned). */
-  model: string;
-  /** SQuAD v1.1 JSON files. */
-  train: string;
-  eval: string;
-  out: string;
+/** `train` and `eval` are SQuAD v1.1 JSON files. */
+export interface QaFinetuneOptions extends FinetuneRunOptions {
   params?: Partial<QaFinetuneParams>;
-  onStep?: (step: number, total: number, loss: number) => void;
-  onEpoch?: (r: EpochReport) => void;
 }
 
 export interface QaFinetuneResult {
