@@ -1,14 +1,13 @@
 // `distil finetune` / `distil evaluate` as library functions: fine-tune a BERT or DistilBERT with a
 // sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
 // the best epoch as a Hugging Face directory with the tokenizer files.
-import { join } from 'node:path';
 import { mapBatches, type Sequence } from '../infer/batching.js';
-import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
-import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../models/task_pretrained.js';
+import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';
 import { encodePairs } from './encode.js';
 import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
+import { saveBestEpoch } from './save_best.js';
 import { evaluateClassification, evaluateRegression } from './metrics.js';
 
 /** Logits (one row per sequence, num_labels wide) of a classifier, batched with dynamic padding. */
@@ -74,12 +73,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     main: train.labels ? 'accuracy' : 'pearson',
     onBest: (r) => {
       best = r;
-      atomicWriteDir(o.out, (dir) => {
-        saveTaskModel(dir, model);
-        copyTokenizerFiles([o.model], dir);
-        atomicWriteFile(join(dir, 'eval_results.json'), JSON.stringify({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }, null, 2) + '\n');
-        atomicWriteFile(join(dir, 'finetune_args.json'), JSON.stringify({ ...p, ...o.read, model: o.model, train: o.train }, null, 2) + '\n');
-      });
+      saveBestEpoch(o, model, r, { ...p, ...o.read });
     },
     onStep: o.onStep,
     onEpoch: o.onEpoch,

@@ -2,14 +2,13 @@
 // (qa_outputs) on SQuAD v1.1 JSON, score it with the official EM / F1 after every epoch, and keep the
 // best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
 // 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
-import { join } from 'node:path';
 import { mapBatches } from '../infer/batching.js';
-import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
 import { questionAnsweringLoss } from '../models/qa.js';
-import { loadForQuestionAnswering, saveTaskModel, type QuestionAnswerer } from '../models/task_pretrained.js';
+import { loadForQuestionAnswering, type QuestionAnswerer } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { readSquad, type SquadExample } from './data.js';
 import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
+import { saveBestEpoch } from './save_best.js';
 import { evaluateSquad, type SquadMetrics } from './metrics.js';
 import { qaFeatures, type QaFeature } from './qa_features.js';
 import { bestAnswers, type FeatureLogits, type QaPostprocessOptions } from './qa_postprocess.js';
@@ -115,13 +114,7 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
     main: 'f1',
     onBest: (r) => {
       best = r;
-      atomicWriteDir(o.out, (dir) => {
-        saveTaskModel(dir, model);
-        copyTokenizerFiles([o.model], dir);
-        atomicWriteFile(join(dir, 'eval_results.json'), JSON.stringify({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }, null, 2) + '\n');
-        atomicWriteFile(join(dir, 'predictions.json'), JSON.stringify(Object.fromEntries(predictions), null, 2) + '\n');
-        atomicWriteFile(join(dir, 'finetune_args.json'), JSON.stringify({ ...p, model: o.model, train: o.train }, null, 2) + '\n');
-      });
+      saveBestEpoch(o, model, r, { ...p }, { 'predictions.json': Object.fromEntries(predictions) });
     },
     onStep: o.onStep,
     onEpoch: o.onEpoch,
