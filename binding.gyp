@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/check.cc",
+        "native/lowp.cc",
         "native/matmul.cc",
         "native/linear_packed.cc",
         "native/attention.cc",

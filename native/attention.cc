@@ -30,23 +30,42 @@ void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const
   dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+// Padding as two per-key vectors, so the softmax loops have no branches and vectorize:
+// bias 0 / -1e30 keeps padded keys out of the max, keep 1 / 0 makes their probability exactly 0.
+struct KeyMask {
+  std::vector<float> bias, keep;
+  bool any_key = true;
+  void set(const int32_t* mask, int64_t T) {
+    bias.assign(T, 0.0f);
+    keep.assign(T, 1.0f);
+    any_key = !mask;
+    for (int64_t j = 0; mask && j < T; ++j) {
+      if (mask[j]) any_key = true;
+      else bias[j] = -1e30f, keep[j] = 0.0f;
+    }
+  }
+};
+
 // probs row = softmax(scores row) over the unmasked keys; writes exact zeros at padded keys.
-void masked_softmax_row(float* row, const int32_t* key_mask, int64_t T) {
-  float mx = -INFINITY;
-  for (int64_t j = 0; j < T; ++j)
-    if (!key_mask || key_mask[j]) mx = std::max(mx, row[j]);
-  if (mx == -INFINITY) {
+void masked_softmax_row(float* row, const KeyMask& km, int64_t T) {
+  if (!km.any_key) {
     for (int64_t j = 0; j < T; ++j) row[j] = 1.0f / static_cast<float>(T);
     return;
   }
+  const float* kb = km.bias.data();
+  const float* keep = km.keep.data();
+  float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+  for (int64_t j = 0; j < T; ++j) mx = std::max(mx, row[j] + kb[j]);
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int64_t j = 0; j < T; ++j) {
-    float e = (!key_mask || key_mask[j]) ? fast_exp(row[j] - mx) : 0.0f;
+    float e = fast_exp(row[j] + kb[j] - mx) * keep[j];
     row[j] = e;
     sum += e;
   }
   float inv = 1.0f / sum;
+#pragma omp simd
   for (int64_t j = 0; j < T; ++j) row[j] *= inv;
 }
 
@@ -90,12 +109,14 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 #pragma omp parallel
   {
     std::vector<float> dropped(p > 0 ? T * T : 0);
+    KeyMask km;
+    int64_t km_batch = -1;
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
       const int64_t b = bh / d.H, h = bh % d.H, base = b * T * C + h * D;
       float* P = probs + bh * T * T;
       sgemm('N', 'T', T, T, D, scale, q + base, C, k + base, C, 0.0f, P, T);
-      const int32_t* km = mask ? mask + b * T : nullptr;
+      if (b != km_batch) km.set(mask ? mask + b * T : nullptr, T), km_batch = b;
       for (int64_t i = 0; i < T; ++i) masked_softmax_row(P + i * T, km, T);
       const float* Pd = P;
       if (p > 0) {

@@ -15,6 +15,7 @@ import { DistilBertForMaskedLM } from '../src/models/distilbert.js';
 import { loadMaskedLM } from '../src/models/pretrained.js';
 import { listCheckpoints } from '../src/train/checkpoint.js';
 import { Rng } from '../src/train/rng.js';
+import { withPrecision, type Precision } from '../src/tensor/precision.js';
 import { learningRate } from '../src/train/schedule.js';
 import type { TrainingData } from '../src/train/trainer.js';
 import { assertClose, FIXTURES, fixture, int32 } from './helpers.js';
@@ -138,6 +139,26 @@ test('Distiller.step on the padded fixture batch gives the PyTorch loss terms an
     assert.ok(Math.abs(terms[k]! - golden.default[k]) < 1e-5 * Math.max(1, golden.default[k]), `${k} ${terms[k]} vs ${golden.default[k]}`);
   for (const name of d.student.params.names())
     assertClose(name, d.student.params.gradView(name), grads.float32(`grad.default.${name}`), 1e-4, 1e-7);
+});
+
+test('bf16 mixed precision: 12 distillation steps track the fp32 loss curves within 2% per term', (t) => {
+  const params = { batch_size: 4, gradient_accumulation_steps: 1, max_steps: 12 };
+  const curves = (p: Precision): Array<Record<string, number>> => withPrecision(p, () => {
+    const logs: Array<Record<string, number>> = [];
+    tinyDistiller(tmp(), params).train((log) => logs.push({ ...log }));
+    return logs;
+  });
+  const fp32 = curves('fp32'), bf16 = curves('bf16');
+  assert.equal(bf16.length, 12);
+  let worst = 0;
+  for (const [i, f] of fp32.entries())
+    for (const k of ['loss', 'loss_ce', 'loss_mlm', 'loss_cos']) {
+      const rel = Math.abs(bf16[i]![k]! - f[k]!) / Math.abs(f[k]!);
+      worst = Math.max(worst, rel);
+      assert.ok(rel < 0.02, `step ${i + 1} ${k}: bf16 ${bf16[i]![k]} vs fp32 ${f[k]} (${(100 * rel).toFixed(2)}%)`);
+    }
+  assert.ok(worst > 0, 'bf16 changed nothing: the bf16 path did not run');
+  t.diagnostic(`bf16 vs fp32 loss terms over 12 steps: max relative difference ${(100 * worst).toFixed(3)}%`);
 });
 
 test('resume is exact: 6 straight steps equal 3 steps + crash + resume + 3 steps; checkpoints rotate', () => {

@@ -2,7 +2,8 @@
 // doc and its default; a JSON file given with --options-file supplies values too (flags win). Unknown
 // keys in the file are errors (mergeParams).
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { parsePrecision, PRECISIONS, TRAIN_PRECISIONS, type Precision } from '../tensor/precision.js';
 import { mergeParams } from '../train/params.js';
 
 export const OPTION_DOCS: Record<string, string> = {
@@ -32,6 +33,24 @@ export const OPTION_DOCS: Record<string, string> = {
   word_rand: 'share of targets replaced by a random token',
   mlm_smoothing: 'target sampling weight count^-mlm_smoothing (rarer tokens more often)',
 };
+
+/**
+ * `--precision` for a training command (fp32 | bf16 mixed precision) or an inference command
+ * (fp32 | bf16 | int8 dynamic quantization of the linear layers).
+ */
+export function precisionOption(use: 'train' | 'infer'): Option {
+  const allowed = use === 'train' ? TRAIN_PRECISIONS : PRECISIONS;
+  const doc = use === 'train'
+    ? 'matmul precision: fp32, or bf16 mixed precision (bf16 products; fp32 weights, AdamW and losses)'
+    : 'linear-layer precision: fp32, bf16, or int8 (dynamic quantization: uint8 activations, per-channel int8 weights)';
+  return new Option('--precision <p>', doc).default('fp32').argParser((v: string): Precision => {
+    try {
+      return parsePrecision(v, allowed);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  });
+}
 
 const flag = (key: string): string => `--${key.replace(/_/g, '-')}`;
 

@@ -11,7 +11,8 @@ import { readQaInputs, readTexts } from '../tasks/encode.js';
 import type { QaInput } from '../tasks/qa_features.js';
 import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
 import { projectRoot } from '../io/paths.js';
-import { OPTION_DOCS, addParamFlags, paramsFromFlags } from './options.js';
+import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './options.js';
+import { setPrecision, type Precision } from '../tensor/precision.js';
 import { Progress } from './progress.js';
 
 const FINETUNE_CHECKS = {
@@ -71,12 +72,13 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
     .requiredOption('--train <file>', 'training examples (.csv, .tsv in GLUE layout, or .jsonl)')
     .requiredOption('--eval <file>', 'evaluation examples, scored after every epoch')
-    .requiredOption('--out <dir>', 'the best epoch as a Hugging Face directory')), FINETUNE_DEFAULTS)
+    .requiredOption('--out <dir>', 'the best epoch as a Hugging Face directory')
+    .addOption(precisionOption('train'))), FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(FINETUNE_DEFAULTS, FINETUNE_CHECKS, o, this);
       const r = await finetune({
         model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string,
-        read: readOptions(o), params, ...progressHooks('finetune', 4),
+        read: readOptions(o), params, precision: o.precision as Precision, ...progressHooks('finetune', 4),
       });
       console.log(`best epoch ${r.best.epoch} written to ${o.out}`);
     });
@@ -87,12 +89,13 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
     .requiredOption('--train <file>', 'training questions (SQuAD v1.1 JSON, e.g. train-v1.1.json)')
     .requiredOption('--eval <file>', 'evaluation questions (SQuAD v1.1 JSON, e.g. dev-v1.1.json)')
-    .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory'), QA_FINETUNE_DEFAULTS)
+    .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory')
+    .addOption(precisionOption('train')), QA_FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(QA_FINETUNE_DEFAULTS, QA_CHECKS, o, this);
       const r = await finetuneQa({
         model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string, params,
-        ...progressHooks('finetune-qa', 2),
+        precision: o.precision as Precision, ...progressHooks('finetune-qa', 2),
       });
       console.log(`${r.trainFeatures} training windows, ${r.evalQuestions} evaluation questions; best epoch ${r.best.epoch} written to ${o.out}`);
     });
@@ -103,8 +106,10 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--model <dir>', 'fine-tuned model directory')
     .requiredOption('--data <file>', 'labelled examples (.csv, .tsv, .jsonl), or SQuAD v1.1 .json for a question-answering model')
     .option('--out <file>', 'also write the metrics as JSON here')
+    .addOption(precisionOption('infer'))
     .option('--max-length <n>', 'longest input in tokens', (v) => mergeParams({ n: 128 }, { n: isNumber(4, 1e5, true) }, [{ source: '--max-length', values: { n: Number(v) } }]).n, 128))
     .action(async (o: Record<string, unknown>) => {
+      setPrecision(o.precision as Precision);
       const data = o.data as string, model = o.model as string;
       const metrics: Record<string, number> = data.endsWith('.json')
         ? await evaluateQa({ model, data }).then(({ exact_match, f1, missing }) => ({ exact_match, f1, missing }))
@@ -120,8 +125,10 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--input <file>', 'inputs: .txt (one a line), .csv/.tsv/.jsonl with --text-col, or for question-answering JSONL of {"question", "context"}')
     .option('--task <task>', 'text-classification | fill-mask | feature-extraction | question-answering', 'text-classification')
     .option('--out <file>', 'JSONL output (default: stdout)')
-    .option('--batch-size <n>', 'sequences per batch', (v) => Number(v), 32))
+    .option('--batch-size <n>', 'sequences per batch', (v) => Number(v), 32)
+    .addOption(precisionOption('infer')))
     .action(async (o: Record<string, unknown>) => {
+      setPrecision(o.precision as Precision);
       const file = o.input as string;
       let texts: unknown[];
       let results: unknown[];
@@ -145,7 +152,9 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--student <dir>', 'student model directory')
     .option('--input <file>', 'one text a line, or a .tsv/.csv/.jsonl (default: the MR dev split of distil datasets)')
     .option('--no-ort', 'skip onnxruntime-node')
-    .action(async (o: { teacher: string; student: string; input?: string; ort: boolean }) => {
+    .addOption(precisionOption('infer'))
+    .action(async (o: { teacher: string; student: string; input?: string; ort: boolean; precision: Precision }) => {
+      setPrecision(o.precision);
       const input = o.input ?? join(projectRoot(), 'assets', 'datasets', 'mr', 'dev.tsv');
       const r = await benchSpeed({ teacher: o.teacher, student: o.student, input, ort: o.ort });
       console.log(`${r.lines} inputs (${r.tokens} tokens) from ${input}, batch 1`);

@@ -5,7 +5,8 @@ import { DISTILL_CHECKS, DISTILL_DEFAULTS } from '../distill/distiller.js';
 import { initStudent } from '../distill/init_student.js';
 import { distill, pretrain, PRETRAIN_DEFAULTS, type RunOptions } from '../distill/run.js';
 import { isNumber, TRAIN_CHECKS } from '../train/params.js';
-import { addParamFlags, paramsFromFlags } from './options.js';
+import type { Precision } from '../tensor/precision.js';
+import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { Progress } from './progress.js';
 
 function parseLayers(v: string): number[] {
@@ -52,14 +53,15 @@ export function registerTrainCommands(program: Command): void {
       .requiredOption('--student <dir>', 'initial student (from distil init-student)')
       .requiredOption('--data <dir>', 'training data from distil prepare')
       .requiredOption('--out <dir>', 'output: the final student, checkpoints/ and metrics.jsonl')
-      .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)'),
+      .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
+      .addOption(precisionOption('train')),
     DISTILL_DEFAULTS,
   ).action(function (this: Command, o: Record<string, unknown>) {
     const params = paramsFromFlags(DISTILL_DEFAULTS, DISTILL_CHECKS, o, this);
     const out = o.out as string;
     distill({
       teacher: o.teacher as string, student: o.student as string, data: o.data as string, out, params,
-      resume: o.resume as boolean | string | undefined, ...progressHooks('distill'),
+      resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...progressHooks('distill'),
     });
     console.log(`DistilBertForMaskedLM written to ${out} (metrics: ${join(out, 'metrics.jsonl')})`);
   });
@@ -76,13 +78,14 @@ export function registerTrainCommands(program: Command): void {
       .requiredOption('--data <dir>', 'training data from distil prepare')
       .requiredOption('--out <dir>', 'output: the teacher, checkpoints/ and metrics.jsonl')
       .option('--tokenizer <dir>', 'tokenizer files to ship with the teacher')
-      .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)'),
+      .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
+      .addOption(precisionOption('train')),
     PRETRAIN_DEFAULTS,
   ).action(function (this: Command, o: Record<string, unknown>) {
     const params = paramsFromFlags(PRETRAIN_DEFAULTS, PRETRAIN_CHECKS, o, this);
     const t = pretrain({
       config: o.config as string, data: o.data as string, out: o.out as string, tokenizer: o.tokenizer as string | undefined,
-      params, resume: o.resume as boolean | string | undefined, ...progressHooks('pretrain'),
+      params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...progressHooks('pretrain'),
     });
     console.log(`BertForMaskedLM (${t.model.numParameters().toLocaleString('en-US')} parameters) written to ${o.out}`);
   });

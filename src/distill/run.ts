@@ -10,6 +10,7 @@ import { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { loadMaskedLM } from '../models/pretrained.js';
 import { TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { MlmPretrainer } from '../train/pretrainer.js';
+import { parsePrecision, TRAIN_PRECISIONS, withPrecision, type Precision } from '../tensor/precision.js';
 import type { StepLog, Trainer, TrainingData } from '../train/trainer.js';
 import { DISTILL_DEFAULTS, Distiller, type DistillParams } from './distiller.js';
 import { DEFAULT_MASKING, type MaskingConfig } from './masking.js';
@@ -21,6 +22,8 @@ export interface RunOptions {
   onStep?: (log: StepLog, trainer: Trainer) => void;
   /** Called once the trainer is ready (e.g. to size a progress bar), after any resume. */
   onStart?: (trainer: Trainer) => void;
+  /** Matmul precision: fp32, or bf16 mixed precision (bf16 products; fp32 weights, AdamW and losses). */
+  precision?: Precision;
 }
 
 export function trainingData(ds: Dataset): TrainingData {
@@ -32,9 +35,11 @@ export function trainingData(ds: Dataset): TrainingData {
 
 
 function run(t: Trainer, o: RunOptions): void {
-  if (o.resume) t.resume(o.resume);
-  o.onStart?.(t);
-  t.train((log) => o.onStep?.(log, t));
+  withPrecision(parsePrecision(o.precision ?? 'fp32', TRAIN_PRECISIONS), () => {
+    if (o.resume) t.resume(o.resume);
+    o.onStart?.(t);
+    t.train((log) => o.onStep?.(log, t));
+  });
 }
 
 export interface DistillOptions extends RunOptions {
@@ -58,7 +63,7 @@ export function distill(o: DistillOptions): Distiller {
     throw new Error(`${o.data}: the data was tokenized with a ${ds.meta.vocab_size}-token vocabulary, the student has ${student.config.vocab_size}`);
   mkdirSync(o.out, { recursive: true });
   atomicWriteFile(join(o.out, 'training_args.json'),
-    JSON.stringify({ ...params, teacher: o.teacher, student: o.student, data: o.data }, null, 2) + '\n');
+    JSON.stringify({ ...params, precision: o.precision ?? 'fp32', teacher: o.teacher, student: o.student, data: o.data }, null, 2) + '\n');
   const d = new Distiller(teacher, student, student.config, trainingData(ds), params, ds.meta.special_ids, o.out);
   run(d, o);
   d.saveModel(o.out);

@@ -1,6 +1,7 @@
 // `distil finetune` / `distil evaluate` as library functions: fine-tune a BERT or DistilBERT with a
 // sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
 // the best epoch as a Hugging Face directory with the tokenizer files.
+import { withPrecision } from '../tensor/precision.js';
 import { mapBatches, type Sequence } from '../infer/batching.js';
 import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
@@ -66,18 +67,18 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     ? encodeLabels(train.examples, labelIndex(train.labels))
     : Float32Array.from(train.examples, (e) => Number(e.label));
   let best: EpochReport | null = null;
-  const epochs = finetuneLoop(model, trainSeqs, tok.padId, p, {
+  const epochs = withPrecision(o.precision ?? 'fp32', () => finetuneLoop(model, trainSeqs, tok.padId, p, {
     loss: (x, rows) => model.loss(model.forward(x).logits,
       labels instanceof Int32Array ? Int32Array.from(rows, (r) => labels[r]!) : Float32Array.from(rows, (r) => labels[r]!)),
     evaluate: () => scoreModel(model, evalSeqs, evalData, tok.padId, p.eval_batch_size),
     main: train.labels ? 'accuracy' : 'pearson',
     onBest: (r) => {
       best = r;
-      saveBestEpoch(o, model, r, { ...p, ...o.read });
+      saveBestEpoch(o, model, r, { ...p, ...o.read, precision: o.precision ?? 'fp32' });
     },
     onStep: o.onStep,
     onEpoch: o.onEpoch,
-  });
+  }));
   return { epochs, best: best!, labels: train.labels };
 }
 

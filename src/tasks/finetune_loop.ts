@@ -1,6 +1,7 @@
 // The fine-tuning loop for sequence classification and regression (HF Trainer defaults where the
 // issue is silent): AdamW with linear warmup and decay, shuffled batches with dynamic padding,
 // evaluation after every epoch, the best epoch kept.
+import type { Precision } from '../tensor/precision.js';
 import type { EncoderInput } from '../models/bert.js';
 import type { Module } from '../models/module.js';
 import { arena } from '../tensor/arena.js';
@@ -46,6 +47,8 @@ export interface FinetuneRunOptions {
   out: string;
   onStep?: (step: number, total: number, loss: number) => void;
   onEpoch?: (r: EpochReport) => void;
+  /** Matmul precision while training (fp32, or bf16 mixed precision); evaluation runs in it too. */
+  precision?: Precision;
 }
 
 export interface LoopHooks {

@@ -2,6 +2,7 @@
 // (qa_outputs) on SQuAD v1.1 JSON, score it with the official EM / F1 after every epoch, and keep the
 // best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
 // 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
+import { withPrecision } from '../tensor/precision.js';
 import { mapBatches } from '../infer/batching.js';
 import { questionAnsweringLoss } from '../models/qa.js';
 import { loadForQuestionAnswering, type QuestionAnswerer } from '../models/task_pretrained.js';
@@ -100,7 +101,7 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
   const starts = Int32Array.from(features, (f) => f.startPosition), ends = Int32Array.from(features, (f) => f.endPosition);
   let predictions = new Map<string, string>();
   let best: EpochReport | null = null;
-  const epochs = finetuneLoop(model, features, tok.padId, p, {
+  const epochs = withPrecision(o.precision ?? 'fp32', () => finetuneLoop(model, features, tok.padId, p, {
     loss: (x, rows) => {
       const out = model.forward(x);
       return questionAnsweringLoss(out.startLogits, out.endLogits, Int32Array.from(rows, (r) => starts[r]!), Int32Array.from(rows, (r) => ends[r]!));
@@ -114,11 +115,11 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
     main: 'f1',
     onBest: (r) => {
       best = r;
-      saveBestEpoch(o, model, r, { ...p }, { 'predictions.json': Object.fromEntries(predictions) });
+      saveBestEpoch(o, model, r, { ...p, precision: o.precision ?? 'fp32' }, { 'predictions.json': Object.fromEntries(predictions) });
     },
     onStep: o.onStep,
     onEpoch: o.onEpoch,
-  });
+  }));
   return { epochs, best: best!, trainFeatures: features.length, evalQuestions: evalSet.length };
 }
 

@@ -13,9 +13,11 @@ export interface NativeKernels {
   threads(): number;
   setThreads(n: number): void;
   matmul(C: F32, A: F32, B: F32, bias: F32 | null, batch: number, M: number, N: number, K: number,
-    transA: boolean, transB: boolean, accumulate: boolean): void;
+    transA: boolean, transB: boolean, accumulate: boolean, bf16?: boolean): void;
   biasGrad(dbias: F32, dY: F32, M: number, N: number): void;
-  linearPacked(Y: F32, X: F32, W: F32, bias: F32 | null, M: number, N: number, K: number, version: number): void;
+  /** precision: 0 fp32, 1 bf16, 2 int8 (PRECISION_CODE). */
+  linearPacked(Y: F32, X: F32, W: F32, bias: F32 | null, M: number, N: number, K: number, version: number,
+    precision?: number): void;
   clearPacked(): void;
   attentionForward(ctx: F32, probs: F32, q: F32, k: F32, v: F32, mask: I32 | null,
     B: number, T: number, H: number, D: number, dropoutP: number, seed: number): void;

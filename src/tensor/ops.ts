@@ -2,6 +2,7 @@
 // Legend: N rows (= B * T when flattened), C hidden size, K input features, V vocabulary.
 import { arena } from './arena.js';
 import { native } from './native.js';
+import { getPrecision, PRECISION_CODE } from './precision.js';
 import { Tensor, result, tape } from './tensor.js';
 
 const rows = (t: Tensor): number => t.size / t.shape[t.shape.length - 1]!;
@@ -12,27 +13,35 @@ function sameShape(a: Tensor, b: Tensor, op: string): void {
     throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] differ`);
 }
 
-/** y (..., N) = x (..., K) . W^T + b, with W (N, K) stored as a PyTorch Linear weight. */
+/**
+ * y (..., N) = x (..., K) . W^T + b, with W (N, K) stored as a PyTorch Linear weight, in the current
+ * precision (precision.ts); the backward products use the precision of the forward.
+ */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const [N, K] = w.shape as [number, number];
   if (last(x) !== K) throw new Error(`linear ${w.name}: input has ${last(x)} features, weight [${w.shape}] expects ${K}`);
   const M = rows(x);
   const y = result(arena.alloc(M * N), [...x.shape.slice(0, -1), N], [x, w, ...(b ? [b] : [])]);
+  const precision = getPrecision();
+  if (y.requiresGrad && precision === 'int8')
+    throw new Error(`linear ${w.name}: int8 is for inference only; train in fp32 or bf16`);
+  const bf16 = precision === 'bf16';
   // Without a backward (inference, the teacher), weights are read from a cached repacked copy.
-  if (!y.requiresGrad && w.version) native.linearPacked(y.data, x.data, w.data, b ? b.data : null, M, N, K, w.version());
-  else native.matmul(y.data, x.data, w.data, b ? b.data : null, 1, M, N, K, false, true, false);
+  if (!y.requiresGrad && w.version)
+    native.linearPacked(y.data, x.data, w.data, b ? b.data : null, M, N, K, w.version(), PRECISION_CODE[precision]);
+  else native.matmul(y.data, x.data, w.data, b ? b.data : null, 1, M, N, K, false, true, false, bf16);
   if (y.requiresGrad)
     tape.record([y], () => {
       const dy = y.grad;
       if (!dy) return;
-      if (x.requiresGrad) native.matmul(x.gradBuf(), dy, w.data, null, 1, M, K, N, false, false, true);
-      if (w.requiresGrad) native.matmul(w.gradBuf(), dy, x.data, null, 1, N, K, M, true, false, true);
+      if (x.requiresGrad) native.matmul(x.gradBuf(), dy, w.data, null, 1, M, K, N, false, false, true, bf16);
+      if (w.requiresGrad) native.matmul(w.gradBuf(), dy, x.data, null, 1, N, K, M, true, false, true, bf16);
       if (b?.requiresGrad) native.biasGrad(b.gradBuf(), dy, M, N);
     });
   return y;
 }
 
-/** C (batch, M, N) = op(A) . op(B); A (batch, M, K) or (batch, K, M) if transA; B likewise. */
+/** C (batch, M, N) = op(A) . op(B); A (batch, M, K) or (batch, K, M) if transA; B likewise. bf16 operands under bf16 or int8. */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
   const batch = a.shape.length === 3 ? a.shape[0]! : 1;
   const [ar, ac] = a.shape.slice(-2) as [number, number];
@@ -43,19 +52,20 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
     throw new Error(`matmul: shapes [${a.shape}]${transA ? '^T' : ''} and [${b.shape}]${transB ? '^T' : ''} do not match`);
   const shape = a.shape.length === 3 ? [batch, M, N] : [M, N];
   const c = result(arena.alloc(batch * M * N), shape, [a, b]);
-  native.matmul(c.data, a.data, b.data, null, batch, M, N, K, transA, transB, false);
+  const bf16 = getPrecision() !== 'fp32';
+  native.matmul(c.data, a.data, b.data, null, batch, M, N, K, transA, transB, false, bf16);
   if (c.requiresGrad)
     tape.record([c], () => {
       const dc = c.grad;
       if (!dc) return;
       // dA = dC . op(B)^T (stored transposed when transA); dB likewise.
       if (a.requiresGrad) {
-        if (transA) native.matmul(a.gradBuf(), b.data, dc, null, batch, K, M, N, transB, true, true);
-        else native.matmul(a.gradBuf(), dc, b.data, null, batch, M, K, N, false, !transB, true);
+        if (transA) native.matmul(a.gradBuf(), b.data, dc, null, batch, K, M, N, transB, true, true, bf16);
+        else native.matmul(a.gradBuf(), dc, b.data, null, batch, M, K, N, false, !transB, true, bf16);
       }
       if (b.requiresGrad) {
-        if (transB) native.matmul(b.gradBuf(), dc, a.data, null, batch, N, K, M, true, transA, true);
-        else native.matmul(b.gradBuf(), a.data, dc, null, batch, K, N, M, !transA, false, true);
+        if (transB) native.matmul(b.gradBuf(), dc, a.data, null, batch, N, K, M, true, transA, true, bf16);
+        else native.matmul(b.gradBuf(), a.data, dc, null, batch, K, N, M, !transA, false, true, bf16);
       }
     });
   return c;
