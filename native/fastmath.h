@@ -43,4 +43,8 @@ inline float fast_erf(float x) {
   return x * p / q;
 }
 
+// GELU, exact erf form (HF "gelu"): 0.5 x (1 + erf(x / sqrt 2)).
+#pragma omp declare simd
+inline float gelu_erf(float x) { return 0.5f * x * (1.0f + fast_erf(x * 0.70710678118654752f)); }
+
 }  // namespace distil

@@ -14,6 +14,25 @@ namespace distil {
 
 namespace {
 
+// One row of LayerNorm: out (C) = (r - mean) * rstd * w + b. Two passes in float over a row that
+// sits in L1: the mean, then the centred variance.
+inline void layernorm_row(float* out, float* mean, float* rstd, const float* r, const float* w, const float* b,
+                          int64_t C, float eps) {
+  float m = 0.0f;
+#pragma omp simd reduction(+ : m)
+  for (int64_t j = 0; j < C; ++j) m += r[j];
+  m /= static_cast<float>(C);
+  float var = 0.0f;
+#pragma omp simd reduction(+ : var)
+  for (int64_t j = 0; j < C; ++j) var += (r[j] - m) * (r[j] - m);
+  var /= static_cast<float>(C);
+  const float s = 1.0f / std::sqrt(var + eps);
+#pragma omp simd
+  for (int64_t j = 0; j < C; ++j) out[j] = (r[j] - m) * s * w[j] + b[j];
+  *mean = m;
+  *rstd = s;
+}
+
 // layernormForward(out, mean, rstd, inp, w, b, N, C, eps)
 //   inp, out (N, C); w, b (C); mean, rstd (N) saved for backward.
 Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
@@ -27,23 +46,38 @@ Napi::Value LayernormForward(const Napi::CallbackInfo& info) {
   const float* w = a.f32(4, "weight", C);
   const float* b = a.f32(5, "bias", C);
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < N; ++i) {
-    const float* r = x + i * C;
-    // Two passes in float over a row that sits in L1: the mean, then the centred variance.
-    float m = 0.0f;
-#pragma omp simd reduction(+ : m)
-    for (int64_t j = 0; j < C; ++j) m += r[j];
-    m /= static_cast<float>(C);
-    float var = 0.0f;
-#pragma omp simd reduction(+ : var)
-    for (int64_t j = 0; j < C; ++j) var += (r[j] - m) * (r[j] - m);
-    var /= static_cast<float>(C);
-    const float s = 1.0f / std::sqrt(var + static_cast<float>(eps));
-    float* o = out + i * C;
+  for (int64_t i = 0; i < N; ++i)
+    layernorm_row(out + i * C, mean + i, rstd + i, x + i * C, w, b, C, static_cast<float>(eps));
+  return info.Env().Undefined();
+}
+
+// addLayernormForward(out, sum, mean, rstd, x, y, w, b, N, C, eps): the residual and the norm of a
+// post-LN layer in one pass, LayerNorm(x + y). sum (N, C) receives x + y for the backward, or is
+// null at inference (then the sum only lives in a per-thread row).
+Napi::Value AddLayernormForward(const Napi::CallbackInfo& info) {
+  Args a(info, "addLayernormForward");
+  int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
+  double eps = a.num(10, "eps");
+  float* out = a.f32(0, "out", N * C);
+  float* sum = a.f32_opt(1, "sum", N * C);
+  float* mean = a.f32(2, "mean", N);
+  float* rstd = a.f32(3, "rstd", N);
+  const float* x = a.f32(4, "x", N * C);
+  const float* y = a.f32(5, "y", N * C);
+  const float* w = a.f32(6, "weight", C);
+  const float* b = a.f32(7, "bias", C);
+#pragma omp parallel
+  {
+    std::vector<float> row(sum ? 0 : C);
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < N; ++i) {
+      float* r = sum ? sum + i * C : row.data();
+      const float* xi = x + i * C;
+      const float* yi = y + i * C;
 #pragma omp simd
-    for (int64_t j = 0; j < C; ++j) o[j] = (r[j] - m) * s * w[j] + b[j];
-    mean[i] = m;
-    rstd[i] = s;
+      for (int64_t j = 0; j < C; ++j) r[j] = xi[j] + yi[j];
+      layernorm_row(out + i * C, mean + i, rstd + i, r, w, b, C, static_cast<float>(eps));
+    }
   }
   return info.Env().Undefined();
 }
@@ -127,7 +161,7 @@ Napi::Value unary_backward(const Napi::CallbackInfo& info, const char* name, F d
 }
 
 Napi::Value GeluForward(const Napi::CallbackInfo& info) {
-  return unary_forward(info, "geluForward", [](float x) { return 0.5f * x * (1.0f + fast_erf(x * kInvSqrt2)); });
+  return unary_forward(info, "geluForward", [](float x) { return gelu_erf(x); });
 }
 // saved = the GELU input.
 Napi::Value GeluBackward(const Napi::CallbackInfo& info) {
@@ -254,6 +288,7 @@ Napi::Value AddInto(const Napi::CallbackInfo& info) {
 
 void register_layers(Napi::Env env, Napi::Object exports) {
   exports.Set("layernormForward", Napi::Function::New(env, LayernormForward));
+  exports.Set("addLayernormForward", Napi::Function::New(env, AddLayernormForward));
   exports.Set("layernormBackward", Napi::Function::New(env, LayernormBackward));
   exports.Set("geluForward", Napi::Function::New(env, GeluForward));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));

@@ -1,7 +1,8 @@
 // Inference linear layer over pre-packed weights, in fp32, bf16 or int8.
 //
-//   linearPacked(Y, X, W, bias, M, N, K, version, precision)
-//     Y (M, N) = X (M, K) . W^T + bias (N), W (N, K) as a PyTorch Linear weight; Y, X fp32.
+//   linearPacked(Y, X, W, bias, M, N, K, version, precision, gelu)
+//     Y (M, N) = X (M, K) . W^T + bias (N), W (N, K) as a PyTorch Linear weight; Y, X fp32;
+//     with `gelu`, Y = GELU(X W^T + bias) in the same pass (a oneDNN post-op, or the int8 epilogue).
 //     precision 0 = fp32, 1 = bf16 (X and W rounded to bf16, fp32 accumulation),
 //               2 = int8 (dynamic quantization: X to uint8 per tensor, W to int8 per output row).
 //
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "common.h"
+#include "fastmath.h"
 #include "lowp.h"
 
 namespace distil {
@@ -40,14 +42,15 @@ struct PrimKey {
   int64_t M, N, K;
   bool bias;
   int precision;
+  bool gelu;
   bool operator==(const PrimKey& o) const {
-    return M == o.M && N == o.N && K == o.K && bias == o.bias && precision == o.precision;
+    return M == o.M && N == o.N && K == o.K && bias == o.bias && precision == o.precision && gelu == o.gelu;
   }
 };
 struct PrimKeyHash {
   size_t operator()(const PrimKey& k) const {
     size_t h = (std::hash<int64_t>()(k.M) * 1000003u ^ std::hash<int64_t>()(k.N)) * 1000003u ^ std::hash<int64_t>()(k.K);
-    return h * 31u + (k.bias | k.precision << 1);
+    return h * 31u + (k.bias | k.precision << 1 | k.gelu << 3);
   }
 };
 
@@ -80,7 +83,13 @@ Prim& get_prim(const PrimKey& k) {
   if (k.bias && k.precision != kInt8)
     d = std::make_unique<dnnl::matmul::desc>(a, w, memory::desc({1, k.N}, dt::f32, tag::ab), c);
   else d = std::make_unique<dnnl::matmul::desc>(a, w, c);
-  auto pd = dnnl::matmul::primitive_desc(*d, cpu_engine());
+  dnnl::primitive_attr attr;
+  if (k.gelu && k.precision != kInt8) {
+    dnnl::post_ops po;
+    po.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+    attr.set_post_ops(po);
+  }
+  auto pd = dnnl::matmul::primitive_desc(*d, attr, cpu_engine());
   auto p = std::make_unique<Prim>(Prim{pd, dnnl::matmul(pd)});
   return *cache.emplace(k, std::move(p)).first->second;
 }
@@ -123,8 +132,9 @@ Packed& packed_weights(const float* W, int64_t N, int64_t K, double version, con
   return cache.emplace(W, pack(W, N, K, version, want, precision))->second;
 }
 
-// Y (M, N) = sx sw[n] (acc[m, n] - zx row_sum[n]) + bias[n]  (see the header comment).
-void dequantize(float* Y, const int32_t* acc, const U8Quant& xq, const Packed& w, const float* bias, int64_t M, int64_t N) {
+// Y (M, N) = sx sw[n] (acc[m, n] - zx row_sum[n]) + bias[n]  (see the header comment), then GELU.
+void dequantize(float* Y, const int32_t* acc, const U8Quant& xq, const Packed& w, const float* bias, bool gelu,
+                int64_t M, int64_t N) {
 #pragma omp parallel for schedule(static) if (M * N > 16384)
   for (int64_t m = 0; m < M; ++m) {
     const int32_t* a = acc + m * N;
@@ -132,6 +142,10 @@ void dequantize(float* Y, const int32_t* acc, const U8Quant& xq, const Packed& w
     for (int64_t n = 0; n < N; ++n) {
       float v = xq.scale * w.scale[n] * static_cast<float>(a[n] - xq.zero_point * w.row_sum[n]);
       y[n] = bias ? v + bias[n] : v;
+    }
+    if (gelu) {
+#pragma omp simd
+      for (int64_t n = 0; n < N; ++n) y[n] = gelu_erf(y[n]);
     }
   }
 }
@@ -142,13 +156,14 @@ Napi::Value LinearPacked(const Napi::CallbackInfo& info) {
   double version = a.num(7, "version");
   int precision = info.Length() > 8 ? static_cast<int>(a.u32(8, "precision")) : kF32;
   if (precision > kInt8) a.fail("precision must be 0 (fp32), 1 (bf16) or 2 (int8)");
+  const bool gelu = info.Length() > 9 && a.flag(9, "gelu");
   float* Y = a.f32(0, "Y", M * N);
   const float* X = a.f32(1, "X", M * K);
   const float* W = a.f32(2, "W", N * K);
   const float* bias = a.f32_opt(3, "bias", N);
   if (M == 0 || N == 0) return info.Env().Undefined();
   if (K == 0) a.fail("K must be positive");
-  Prim& p = get_prim({M, N, K, bias != nullptr, precision});
+  Prim& p = get_prim({M, N, K, bias != nullptr, precision, gelu});
   Packed& w = packed_weights(W, N, K, version, p.pd.weights_desc(), precision);
   auto& eng = cpu_engine();
   static std::vector<uint16_t> x16;
@@ -170,7 +185,7 @@ Napi::Value LinearPacked(const Napi::CallbackInfo& info) {
   if (bias && precision != kInt8) args.emplace(DNNL_ARG_BIAS, memory(p.pd.bias_desc(), eng, const_cast<float*>(bias)));
   p.prim.execute(cpu_stream(), args);
   cpu_stream().wait();
-  if (precision == kInt8) dequantize(Y, static_cast<int32_t*>(dst), xq, w, bias, M, N);
+  if (precision == kInt8) dequantize(Y, static_cast<int32_t*>(dst), xq, w, bias, gelu, M, N);
   return info.Env().Undefined();
 }
 

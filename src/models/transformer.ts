@@ -2,7 +2,8 @@
 // The two models compute the same thing under different checkpoint names; `LayerNames` maps the
 // roles to each model's Hugging Face keys. Legend: B batch, T sequence, C hidden, F FFN size, V vocab.
 import type { ParamSpec } from '../tensor/params.js';
-import { add, attention, dropout, gatherRows, gelu, layerNorm, linear } from '../tensor/ops.js';
+import { addLayerNorm, linearGelu } from '../tensor/fused.js';
+import { add, attention, dropout, gatherRows, layerNorm, linear } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { layerNormSpecs, linearSpecs, type Module } from './module.js';
 
@@ -49,6 +50,10 @@ export function layerSpecs(prefix: string, n: LayerNames, d: LayerDims): ParamSp
 const lin = (m: Module, x: Tensor, name: string): Tensor => linear(x, m.p(`${name}.weight`), m.p(`${name}.bias`));
 const ln = (m: Module, x: Tensor, name: string, eps: number): Tensor =>
   layerNorm(x, m.p(`${name}.weight`), m.p(`${name}.bias`), eps);
+/** LayerNorm(x + residual): the post-LN residual block, fused. */
+const addLn = (m: Module, x: Tensor, residual: Tensor, name: string, eps: number): Tensor =>
+  addLayerNorm(x, residual, m.p(`${name}.weight`), m.p(`${name}.bias`), eps);
+const linGelu = (m: Module, x: Tensor, name: string): Tensor => linearGelu(x, m.p(`${name}.weight`), m.p(`${name}.bias`));
 
 /** Dropout in training mode only, seeded from the module's stream. */
 export const drop = (m: Module, x: Tensor, p: number): Tensor => (m.training && p > 0 ? dropout(x, p, m.nextSeed()) : x);
@@ -63,9 +68,9 @@ export function layerForward(m: Module, x: Tensor, mask: Int32Array | null, pref
   const ctx = attention(q, k, v, mask, d.heads, pAttn, pAttn > 0 ? m.nextSeed() : 0); // (B, T, C)
   let a = lin(m, ctx, `${prefix}${n.o}`);
   if (d.attnOutputDropout) a = drop(m, a, d.hiddenDropout);
-  const h = ln(m, add(a, x), `${prefix}${n.ln1}`, d.eps); // (B, T, C)
-  const f = drop(m, lin(m, gelu(lin(m, h, `${prefix}${n.ffn1}`)), `${prefix}${n.ffn2}`), d.hiddenDropout); // (B, T, C)
-  return ln(m, add(f, h), `${prefix}${n.ln2}`, d.eps);
+  const h = addLn(m, a, x, `${prefix}${n.ln1}`, d.eps); // (B, T, C)
+  const f = drop(m, lin(m, linGelu(m, h, `${prefix}${n.ffn1}`), `${prefix}${n.ffn2}`), d.hiddenDropout); // (B, T, C)
+  return addLn(m, f, h, `${prefix}${n.ln2}`, d.eps);
 }
 
 export interface MlmHeadNames {
@@ -81,7 +86,7 @@ export function mlmHeadForward(m: Module, hidden: Tensor, positions: Int32Array 
   const C = hidden.shape[hidden.shape.length - 1]!;
   const flat = hidden.view([hidden.size / C, C]);
   const h = positions ? gatherRows(flat, positions) : flat; // (n, C)
-  const t = ln(m, gelu(lin(m, h, names.dense)), names.layerNorm, eps);
+  const t = ln(m, linGelu(m, h, names.dense), names.layerNorm, eps);
   return linear(t, m.p(names.decoderWeight), m.p(names.decoderBias)); // (n, V)
 }
 

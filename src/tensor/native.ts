@@ -17,13 +17,15 @@ export interface NativeKernels {
   biasGrad(dbias: F32, dY: F32, M: number, N: number): void;
   /** precision: 0 fp32, 1 bf16, 2 int8 (PRECISION_CODE). */
   linearPacked(Y: F32, X: F32, W: F32, bias: F32 | null, M: number, N: number, K: number, version: number,
-    precision?: number): void;
+    precision?: number, gelu?: boolean): void;
   clearPacked(): void;
   attentionForward(ctx: F32, probs: F32, q: F32, k: F32, v: F32, mask: I32 | null,
     B: number, T: number, H: number, D: number, dropoutP: number, seed: number): void;
   attentionBackward(dq: F32, dk: F32, dv: F32, dctx: F32, probs: F32, q: F32, k: F32, v: F32,
     B: number, T: number, H: number, D: number, dropoutP: number, seed: number): void;
   layernormForward(out: F32, mean: F32, rstd: F32, inp: F32, w: F32, b: F32, N: number, C: number, eps: number): void;
+  addLayernormForward(out: F32, sum: F32 | null, mean: F32, rstd: F32, x: F32, y: F32, w: F32, b: F32, N: number, C: number,
+    eps: number): void;
   layernormBackward(dinp: F32, dw: F32 | null, db: F32 | null, dout: F32, inp: F32, mean: F32, rstd: F32, w: F32,
     N: number, C: number): void;
   geluForward(out: F32, inp: F32, n: number): void;

@@ -273,13 +273,22 @@ export function addInto(dst: Vec, src: Vec, n: number, alpha: number): void {
   for (let i = 0; i < n; i++) dst[i] = dst[i]! + alpha * src[i]!;
 }
 
+/** LayerNorm(x + y); sum (N, C) receives x + y unless null. */
+export function addLayernormForward(out: Vec, sum: Vec | null, mean: Vec, rstd: Vec, x: Vec, y: Vec, w: Vec, b: Vec,
+  N: number, C: number, eps: number): void {
+  need(x, N * C, 'x'); need(y, N * C, 'y');
+  const s = sum ?? new Float64Array(N * C);
+  add(s, x, y, N * C);
+  layernormForward(out, mean, rstd, s, w, b, N, C, eps);
+}
+
 /** The kernels NativeKernels has a reference for (all but threads and dropout). */
 /** linearPacked is matmul with a cached weight layout (its reference is `linearPackedRef`); clearPacked is cache housekeeping. */
 export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'dropoutForward' | 'dropoutBackward' | 'linearPacked' | 'clearPacked'>;
 
 /** Every reference kernel under its NativeKernels name, plus the softmax pieces of attention. */
 export const reference = {
-  matmul, biasGrad, attentionForward, attentionBackward, layernormForward, layernormBackward,
+  matmul, biasGrad, attentionForward, attentionBackward, layernormForward, addLayernormForward, layernormBackward,
   geluForward, geluBackward, tanhForward, tanhBackward, reluForward, reluBackward,
   embeddingForward, embeddingBackward, add, addInto,
   crossEntropyForward, crossEntropyBackward, klDivForward, klDivBackward,
