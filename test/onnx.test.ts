@@ -3,49 +3,20 @@
 // offline by transformers.js in a fill-mask pipeline.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type * as Ort from 'onnxruntime-node';
-import { readSafetensors, writeSafetensors, type TensorToWrite } from '../src/io/safetensors.js';
 import { exportOnnx, type OnnxTask } from '../src/infer/onnx_export.js';
 import { loadMaskedLM } from '../src/models/pretrained.js';
 import { noGrad } from '../src/tensor/tensor.js';
-import { BertTokenizer } from '../src/text/tokenizer.js';
-import { diff, FIXTURES, fixture, int32, ROOT } from './helpers.js';
-
-const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof Ort;
+import { diff, FIXTURES, fixture, ROOT } from './helpers.js';
+import { B, floats, fwd, input, rand, runOrt, T, writeHeadModel, writeHubFiles } from './onnx_helpers.js';
 
 const TOL = 1e-4;
 const tmp = mkdtempSync(join(tmpdir(), 'distil-onnx-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const fwd = fixture('forward.safetensors');
-const [B, T] = fwd.info('input_ids').shape as [number, number];
-const input = {
-  inputIds: int32(fwd, 'input_ids'), attentionMask: int32(fwd, 'attention_mask'), tokenTypeIds: int32(fwd, 'token_type_ids'),
-  batch: B, seqLen: T,
-};
-
-/** Run `file` on the fixture batch as int64, feeding token_type_ids when the graph has that input. */
-async function runOrt(file: string): Promise<Record<string, Ort.Tensor>> {
-  const session = await ort.InferenceSession.create(file);
-  const i64 = (a: Int32Array) => new ort.Tensor('int64', BigInt64Array.from(a, (v) => BigInt(v)), [B, T]);
-  const feeds: Record<string, Ort.Tensor> = { input_ids: i64(input.inputIds), attention_mask: i64(input.attentionMask) };
-  if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = i64(input.tokenTypeIds);
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
-
-const floats = (t: Ort.Tensor | undefined): Float32Array => {
-  assert.ok(t, 'missing output');
-  return t.data as Float32Array;
-};
 
 /** Our engine on the fixture batch: last hidden state (B*T*C) and MLM logits (B*T*V). */
 function engine(model: 'tiny-bert' | 'tiny-distilbert'): { h: Float32Array; logits: Float32Array } {
@@ -85,16 +56,6 @@ test('distil export-onnx writes the file; a head the checkpoint lacks is an erro
 
 // ---- task heads: synthetic checkpoints = fixture encoder + seeded random head tensors --------------
 
-function rand(seed: number, n: number, std = 0.2): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 4294967296) * 2 - 1) * std * Math.sqrt(3);
-  }
-  return out;
-}
-
 /** Plain loop nn.Linear: x (N, in) -> (N, out), W [out, in]. */
 function linearRef(x: Float32Array, N: number, W: Float32Array, b: Float32Array): Float32Array {
   const out = b.length, inp = W.length / out;
@@ -112,25 +73,6 @@ const clsRows = (h: Float32Array, C: number): Float32Array => {
   for (let b = 0; b < B; b++) x.set(h.subarray(b * T * C, b * T * C + C), b * C);
   return x;
 };
-
-/**
- * Write `dir` = the encoder of `base` (optionally without its `bert.`/`distilbert.` prefix, as a bare
- * BertModel saves it) plus `head` tensors, with `architectures` set.
- */
-function writeHeadModel(dir: string, base: string, arch: string, head: Record<string, [Float32Array, number[]]>,
-  o: { stripPrefix?: string } = {}): void {
-  mkdirSync(dir, { recursive: true });
-  const src = readSafetensors(join(FIXTURES, base, 'model.safetensors'));
-  const tensors: TensorToWrite[] = [];
-  for (const [name, info] of src.tensors) {
-    if (!/^(bert|distilbert)\./.test(name)) continue; // drop the MLM head
-    tensors.push({ name: o.stripPrefix ? name.slice(o.stripPrefix.length) : name, dtype: 'F32', shape: info.shape, data: src.float32(name).slice() });
-  }
-  for (const [name, [data, shape]] of Object.entries(head)) tensors.push({ name, dtype: 'F32', shape, data });
-  writeSafetensors(join(dir, 'model.safetensors'), tensors);
-  const config = JSON.parse(readFileSync(join(FIXTURES, base, 'config.json'), 'utf8')) as Record<string, unknown>;
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: [arch] }));
-}
 
 test('task heads in onnxruntime match a plain-loop head on our engine\'s hidden states', async () => {
   const C = 32, L = 3;
@@ -213,19 +155,6 @@ test('task heads in onnxruntime match the PyTorch head fixtures', { skip: !exist
 
 // ---- transformers.js ---------------------------------------------------------------------------------
 
-/** 99 tokens, as the tiny models' vocabulary: the five specials first, then words and pieces. */
-function tinyVocab(): string[] {
-  const words = ('the a an cat dog sat ran on in at mat hat big small red blue is was and or to of it he she we they ' +
-    'you i my your his her our this that with for from by up down out over under good bad new old hot cold day night ' +
-    'sun moon tree house car road . , ! ? ##s ##ed ##ing ##er ##ly').split(' ');
-  const tokens = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
-  for (let i = 0; tokens.length < 99; i++) {
-    const t = String.fromCharCode(97 + (i % 26)) + (i >= 26 ? String(i) : '');
-    if (!tokens.includes(t)) tokens.push(t);
-  }
-  return tokens;
-}
-
 for (const model of ['tiny-distilbert', 'tiny-bert'] as const) {
   test(`transformers.js loads the exported ${model} offline; fill-mask logits and top tokens equal our engine's`, async () => {
     const tjs = await import('@huggingface/transformers');
@@ -233,13 +162,7 @@ for (const model of ['tiny-distilbert', 'tiny-bert'] as const) {
     const dir = join(root, model);
     // Only what transformers.js needs: config.json, tokenizer files and onnx/model.onnx (no weights).
     exportOnnx(join(FIXTURES, model), { outFile: join(dir, 'onnx', 'model.onnx') });
-    copyFileSync(join(FIXTURES, model, 'config.json'), join(dir, 'config.json'));
-    const vocabFile = join(tmp, `${model}-vocab.txt`);
-    const tokens = tinyVocab();
-    assert.equal(tokens.length, 99);
-    writeFileSync(vocabFile, tokens.map((t) => `${t}\n`).join(''));
-    const tok = BertTokenizer.fromVocab(vocabFile);
-    tok.save(dir);
+    const tok = writeHubFiles(dir, model);
 
     tjs.env.allowRemoteModels = false;
     tjs.env.allowLocalModels = true;

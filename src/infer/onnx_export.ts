@@ -1,6 +1,7 @@
 // Export a Hugging Face BERT / DistilBERT directory (config.json + model.safetensors) to ONNX, in
-// the layout transformers.js loads: `<dir>/onnx/model.onnx`, int64 inputs `input_ids`,
-// `attention_mask` (+ `token_type_ids` for BERT) of shape (batch_size, sequence_length).
+// the layout transformers.js loads: `<dir>/onnx/model.onnx` (model_quantized.onnx for int8,
+// model_bf16.onnx for bf16 weights), int64 inputs `input_ids`, `attention_mask`
+// (+ `token_type_ids` for BERT) of shape (batch_size, sequence_length).
 // The graph is the HF eager forward op by op (modeling_bert.py, modeling_distilbert.py; SPEC §2):
 // post-LN layers, exact erf GELU, LayerNorm with the config eps (DistilBERT: 1e-12), scores / sqrt(D)
 // plus (1 - mask) * finfo(float32).min. Tensors are read by their HF checkpoint names straight from
@@ -11,18 +12,36 @@ import { dirname, join } from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { readModelConfig } from '../io/config.js';
 import { readSafetensors, type SafeFile } from '../io/safetensors.js';
-import { GraphBuilder, Ops, type Dim } from './onnx_graph.js';
+import { GraphBuilder, Ops, type Dim, type OnnxPrecision } from './onnx_graph.js';
 
 /** transformers.js pipeline names; each picks the graph outputs. */
 export type OnnxTask = 'fill-mask' | 'text-classification' | 'token-classification' | 'question-answering' | 'feature-extraction';
 
 export const ONNX_TASKS: readonly OnnxTask[] = ['fill-mask', 'text-classification', 'token-classification', 'question-answering', 'feature-extraction'];
 
+export type { OnnxPrecision };
+
+export const ONNX_PRECISIONS: readonly OnnxPrecision[] = ['fp32', 'int8', 'bf16'];
+
+/**
+ * Default file name in `<modelDir>/onnx/` per precision: the names transformers.js loads for
+ * dtype fp32 and q8 (DEFAULT_DTYPE_SUFFIX_MAPPING); it has no bf16 dtype, so that name is ours.
+ */
+export const ONNX_FILES: Readonly<Record<OnnxPrecision, string>> = {
+  fp32: 'model.onnx', int8: 'model_quantized.onnx', bf16: 'model_bf16.onnx',
+};
+
 export interface ExportOptions {
-  /** Where to write; default `<modelDir>/onnx/model.onnx` (what transformers.js loads with dtype fp32). */
+  /** Where to write; default `<modelDir>/onnx/` + ONNX_FILES[precision]. */
   outFile?: string;
   /** Which head to export; default from config.json `architectures[0]` (feature-extraction = encoder only). */
   task?: OnnxTask;
+  /**
+   * Weight storage (default fp32): int8 = dynamic quantization of every linear layer's MatMul
+   * (onnxruntime quantize_dynamic's graph; embeddings, LayerNorm and attention stay fp32),
+   * bf16 = bfloat16 weights cast to float32 in the graph (half the file, fp32 compute).
+   */
+  precision?: OnnxPrecision;
 }
 
 /** The task an HF architecture name stands for (`DistilBertForMaskedLM` -> fill-mask). */
@@ -110,10 +129,20 @@ class Weights {
 
   /** A head tensor (full name) or, with `base`, an encoder tensor named without the model prefix. */
   get(name: string, base = false): { data: Float32Array; shape: number[] } {
+    const key = this.existing(name, base);
+    return { data: this.file.float32(key), shape: this.file.info(key).shape };
+  }
+
+  /** The shape of `get(name, base)` without reading the data. */
+  shape(name: string, base = false): number[] {
+    return this.file.info(this.existing(name, base)).shape;
+  }
+
+  private existing(name: string, base: boolean): string {
     const full = base ? this.prefix + name : name;
     const key = this.key(full);
     if (key === undefined) throw new Error(`${this.file.path}: no tensor "${full}"; is this the checkpoint config.json describes?`);
-    return { data: this.file.float32(key), shape: this.file.info(key).shape };
+    return key;
   }
 }
 
@@ -133,7 +162,7 @@ function embeddings(c: Ctx, ids: string, types: string | null): { h: string; wor
   const { g } = c;
   const table = (n: string): { name: string; shape: number[]; data: Float32Array } => {
     const t = c.w.get(`embeddings.${n}.weight`, true);
-    return { ...t, name: g.floatTensor(`embeddings.${n}.weight`, t.data, t.shape) };
+    return { ...t, name: c.ops.param(`embeddings.${n}.weight`, t.data, t.shape) };
   };
   const word = table('word_embeddings');
   let e = g.node('Gather', [word.name, ids], 'embeddings/word'); // (B, T, C)
@@ -145,12 +174,24 @@ function embeddings(c: Ctx, ids: string, types: string | null): { h: string; wor
   return { h: layerNorm(c, e, 'embeddings.LayerNorm', true), wordTable: word.name };
 }
 
-/** One post-LN encoder layer: x (B, T, C) -> (B, T, C). */
+/**
+ * Attention heads of layer `i`, from its weights: rows of the q weight / head size, the head size
+ * being hidden / num_heads of config.json. A layer with pruned heads (HF `prune_heads`) keeps the
+ * head size and has fewer rows, so this is the one place a per-layer head count comes from.
+ */
+function headsOfLayer(c: Ctx, i: number): number {
+  const D = c.enc.hidden / c.enc.heads;
+  const rows = c.w.shape(`${c.enc.layer(i)}${c.enc.names.q}.weight`, true)[0]!;
+  if (!Number.isInteger(D) || rows % D !== 0) throw new Error(`layer ${i}: q weight has ${rows} rows, not a multiple of the head size ${D}`);
+  return rows / D;
+}
+
+/** One post-LN encoder layer: x (B, T, C) -> (B, T, C); attention inner width H * D (C unless heads are pruned). */
 function layer(c: Ctx, x: string, mask: string, i: number): string {
   const { g, enc } = c;
   const p = enc.layer(i), n = enc.names;
-  const C = enc.hidden, H = enc.heads, D = C / H;
-  const heads = g.ints('const_shape_0_0_H_D', [0, 0, H, D]);
+  const H = headsOfLayer(c, i), D = enc.hidden / enc.heads;
+  const heads = g.ints(`const_shape_0_0_${H}_${D}`, [0, 0, H, D]);
   const split = (t: string, perm: number[], what: string): string =>
     g.node('Transpose', [g.node('Reshape', [t, heads], `${p}${what}/heads`)], `${p}${what}/t`, [{ name: 'perm', ints: perm }]);
   const q = split(linear(c, x, `${p}${n.q}`, true), [0, 2, 1, 3], 'q'); // (B, H, T, D)
@@ -160,7 +201,7 @@ function layer(c: Ctx, x: string, mask: string, i: number): string {
   const scores = g.node('Add', [g.node('Div', [raw, g.scalar(`${p}attn.sqrt_d`, Math.sqrt(D))], `${p}attn/scaled`), mask], `${p}attn/masked`);
   const probs = g.node('Softmax', [scores], `${p}attn/probs`, [{ name: 'axis', i: -1 }]);
   const ctx = g.node('Transpose', [g.node('MatMul', [probs, v], `${p}attn/ctx`)], `${p}attn/ctx_t`, [{ name: 'perm', ints: [0, 2, 1, 3] }]); // (B, T, H, D)
-  const merged = g.node('Reshape', [ctx, g.ints('const_shape_0_0_C', [0, 0, C])], `${p}attn/merged`); // (B, T, C)
+  const merged = g.node('Reshape', [ctx, g.ints(`const_shape_0_0_${H * D}`, [0, 0, H * D])], `${p}attn/merged`); // (B, T, H*D)
   const h = layerNorm(c, g.node('Add', [linear(c, merged, `${p}${n.o}`, true), x], `${p}attn/residual`), `${p}${n.ln1}`, true);
   const f = linear(c, c.ops.gelu(linear(c, h, `${p}${n.ffn1}`, true), `${p}${n.ffn1}.gelu`), `${p}${n.ffn2}`, true); // (B, T, C)
   return layerNorm(c, g.node('Add', [f, h], `${p}ffn/residual`), `${p}${n.ln2}`, true);
@@ -187,12 +228,19 @@ function head(c: Ctx, task: OnnxTask, h: string, wordTable: string): void {
         : ['vocab_transform', 'vocab_layer_norm', 'vocab_projector.bias'];
       const t = layerNorm(c, c.ops.gelu(linear(c, h, dense), `${dense}.gelu`), ln); // (B, T, C)
       const b = w.get(bias);
-      // Tied: the graph shares the Gather table, transposed by a node rather than stored twice.
-      const untied = bert ? 'cls.predictions.decoder.weight' : 'vocab_projector.weight';
-      const decoder = enc.tiedDecoder ? wordTable : g.floatTensor(untied, w.get(untied).data, w.get(untied).shape);
-      const decoderT = g.node('Transpose', [decoder], 'decoder/weight_t', [{ name: 'perm', ints: [1, 0] }]); // (C, V)
-      const logits = g.node('Add', [g.node('MatMul', [t, decoderT], 'decoder/matmul'), g.floatTensor(bias, b.data, b.shape)], 'decoder/out');
-      g.output(logits, 'logits', [B, T, b.shape[0]!]); // (B, T, V)
+      const V = b.shape[0]!;
+      let logits: string; // (B, T, V)
+      if (enc.tiedDecoder && c.ops.precision !== 'int8') {
+        // Tied: the graph shares the Gather table, transposed by a node rather than stored twice.
+        const decoderT = g.node('Transpose', [wordTable], 'decoder/weight_t', [{ name: 'perm', ints: [1, 0] }]); // (C, V)
+        logits = g.node('Add', [g.node('MatMul', [t, decoderT], 'decoder/matmul'), c.ops.param(bias, b.data, b.shape)], 'decoder/out');
+      } else {
+        // Untied, or int8: the decoder gets its own (quantized) copy, as the embedding Gather stays fp32.
+        const decoder = enc.tiedDecoder ? w.get('embeddings.word_embeddings.weight', true)
+          : w.get(bert ? 'cls.predictions.decoder.weight' : 'vocab_projector.weight'); // [V, C]
+        logits = c.ops.linear(t, decoder.data, decoder.shape, b.data, bert ? 'cls.predictions.decoder' : 'vocab_projector');
+      }
+      g.output(logits, 'logits', [B, T, V]);
       return;
     }
     case 'text-classification': {
@@ -233,14 +281,14 @@ function defaultTask(raw: Record<string, unknown>, w: Weights, file: string): On
 }
 
 /** Build the ONNX model of `modelDir` in memory; `exportOnnx` writes it. */
-export function buildOnnx(modelDir: string, task?: OnnxTask): { bytes: Uint8Array; task: OnnxTask } {
+export function buildOnnx(modelDir: string, task?: OnnxTask, precision: OnnxPrecision = 'fp32'): { bytes: Uint8Array; task: OnnxTask } {
   const { enc, raw } = encoderOf(modelDir);
   const weights = join(modelDir, 'model.safetensors');
   if (!existsSync(weights)) throw new Error(`${weights}: not found; export needs config.json and model.safetensors (save_pretrained(dir, safe_serialization=True) writes them)`);
   const w = new Weights(readSafetensors(weights), enc.base);
   const chosen = task ?? defaultTask(raw, w, join(modelDir, 'config.json'));
   const g = new GraphBuilder();
-  const c: Ctx = { g, ops: new Ops(g), w, enc };
+  const c: Ctx = { g, ops: new Ops(g, precision), w, enc };
   const dims: Dim[] = ['batch_size', 'sequence_length'];
   const ids = g.input('input_ids', 'int64', dims);
   const mask = g.input('attention_mask', 'int64', dims);
@@ -252,19 +300,20 @@ export function buildOnnx(modelDir: string, task?: OnnxTask): { bytes: Uint8Arra
   head(c, chosen, h, wordTable);
   const bytes = g.encode({
     producerVersion: packageVersion(),
-    docString: `${enc.base} ${chosen} exported from ${modelDir}`,
-    metadata: { task: chosen, model_type: enc.base },
+    docString: `${enc.base} ${chosen} (${precision} weights) exported from ${modelDir}`,
+    metadata: { task: chosen, model_type: enc.base, precision },
   });
   return { bytes, task: chosen };
 }
 
 /**
  * Write `modelDir` as ONNX (default `<modelDir>/onnx/model.onnx`, what transformers.js loads with
- * dtype fp32) and return the path written.
+ * dtype fp32, or the precision's ONNX_FILES name) and return the path written.
  */
 export function exportOnnx(modelDir: string, opts: ExportOptions = {}): string {
-  const out = opts.outFile ?? join(modelDir, 'onnx', 'model.onnx');
-  const { bytes } = buildOnnx(modelDir, opts.task);
+  const precision = opts.precision ?? 'fp32';
+  const out = opts.outFile ?? join(modelDir, 'onnx', ONNX_FILES[precision]);
+  const { bytes } = buildOnnx(modelDir, opts.task, precision);
   mkdirSync(dirname(out), { recursive: true });
   atomicWriteFile(out, bytes);
   return out;

@@ -10,6 +10,7 @@ export interface OrtTensor {
 export interface OrtSession {
   inputNames: readonly string[];
   run(feeds: Record<string, unknown>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
 }
 export interface OrtModule {
   Tensor: new (type: 'int64', data: BigInt64Array, dims: number[]) => unknown;
