@@ -27,3 +27,6 @@ export { answerSpans, bestAnswers, type QaSpan, type QaPostprocessOptions, type 
 export { finetuneQa, evaluateQa, predictSquad, qaLogits, QA_FINETUNE_DEFAULTS, type QaFinetuneOptions, type QaFinetuneParams, type QaFinetuneResult } from './tasks/qa_finetune.js';
 export { answerQuestions, type QaPipelineOptions, type QaResult } from './infer/qa_pipeline.js';
 export { pipeline, type Task, type QaPipeline } from './infer/pipeline.js';
+export { pruneHeads, leastImportantHeads, type HeadsToPrune } from './prune/prune_heads.js';
+export { headImportance, type ImportanceOptions } from './prune/importance.js';
+export { runPruneHeads, type PruneHeadsOptions, type PruneHeadsReport } from './prune/run.js';

@@ -5,6 +5,7 @@ import { registerDatasets } from './datasets.js';
 import { runDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerPrepare } from './prepare.js';
+import { registerPrune } from './prune.js';
 import { registerTaskCommands } from './tasks.js';
 import { registerTrainCommands } from './train_commands.js';
 
@@ -37,6 +38,7 @@ registerTrainCommands(program);
 registerDatasets(program);
 registerExport(program);
 registerTaskCommands(program);
+registerPrune(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distil: ${e instanceof Error ? e.message : String(e)}`);

@@ -23,11 +23,14 @@ export function defaultStudentLayers(teacherLayers: number): number[] {
   return out;
 }
 
-export function studentConfigFor(t: BertConfig, nLayers: number): DistilBertConfig {
+/** The student of teacher layers `layers`; a head-pruned teacher layer stays pruned in the student. */
+export function studentConfigFor(t: BertConfig, layers: number[]): DistilBertConfig {
+  const pruned = Object.fromEntries(layers.flatMap((l, s) => (t.pruned_heads[String(l)] ? [[String(s), t.pruned_heads[String(l)]!]] : [])));
   return distilBertConfig({
-    vocab_size: t.vocab_size, dim: t.hidden_size, n_layers: nLayers, n_heads: t.num_attention_heads,
+    vocab_size: t.vocab_size, dim: t.hidden_size, n_layers: layers.length, n_heads: t.num_attention_heads,
     hidden_dim: t.intermediate_size, dropout: t.hidden_dropout_prob, attention_dropout: t.attention_probs_dropout_prob,
     max_position_embeddings: t.max_position_embeddings, initializer_range: t.initializer_range, pad_token_id: t.pad_token_id,
+    pruned_heads: pruned,
   });
 }
 
@@ -44,7 +47,7 @@ export function initStudentFrom(teacher: BertForMaskedLM, layers: number[]): { s
   for (const l of layers)
     if (!Number.isInteger(l) || l < 0 || l >= L) throw new Error(`--layers: ${l} is not a layer of the ${L}-layer teacher (0..${L - 1})`);
   if (layers.length === 0) throw new Error('--layers: give at least one teacher layer');
-  const config = studentConfigFor(teacher.config, layers.length);
+  const config = studentConfigFor(teacher.config, layers);
   const student = new DistilBertForMaskedLM(config);
   const map: Array<[string, string]> = [
     ['distilbert.embeddings.word_embeddings.weight', 'bert.embeddings.word_embeddings.weight'],

@@ -22,7 +22,15 @@ export interface BertConfig {
   initializer_range: number;
   layer_norm_eps: number;
   pad_token_id: number;
+  pruned_heads: PrunedHeads;
 }
+
+/**
+ * HF `pruned_heads`: {"<layer>": [heads removed from that layer]}, in the layer's original head
+ * numbering, with string keys as JSON writes them. Such a layer has (heads - removed) * head size
+ * rows in its query/key/value weights (modeling_utils.py prune_heads, applied by from_pretrained).
+ */
+export type PrunedHeads = Readonly<Record<string, readonly number[]>>;
 
 /** Student: HF `DistilBertConfig`. LayerNorm eps is fixed at 1e-12 by the HF model, so it is no key here. */
 export interface DistilBertConfig {
@@ -41,6 +49,7 @@ export interface DistilBertConfig {
   sinusoidal_pos_embds: false;
   pad_token_id: number;
   tie_weights_: boolean;
+  pruned_heads: PrunedHeads;
 }
 
 /** Defaults of transformers' BertConfig, which are bert-base-uncased. */
@@ -58,6 +67,7 @@ export const BERT_DEFAULTS: Readonly<BertConfig> = {
   initializer_range: 0.02, // std of the normal init of weights
   layer_norm_eps: 1e-12, // every LayerNorm (SPEC §2)
   pad_token_id: 0, // [PAD]
+  pruned_heads: Object.freeze({}), // no head removed (Michel et al. 2019 head pruning: src/prune/)
 };
 
 /** Defaults of transformers' DistilBertConfig, which are distilbert-base-uncased. */
@@ -77,6 +87,7 @@ export const DISTILBERT_DEFAULTS: Readonly<DistilBertConfig> = {
   sinusoidal_pos_embds: false, // learned positions; sinusoidal ones are not implemented
   pad_token_id: 0, // [PAD]
   tie_weights_: true, // vocab_projector.weight is the word embedding matrix
+  pruned_heads: Object.freeze({}), // no head removed
 };
 
 /** What a key accepts; the description doubles as the fix in error messages. */
@@ -85,6 +96,7 @@ type Rule =
   | { kind: 'prob' }
   | { kind: 'positive' }
   | { kind: 'bool' }
+  | { kind: 'prunedHeads' }
   | { kind: 'only'; value: string | boolean; why: string };
 
 const POSITIVE_INT: Rule = { kind: 'int', min: 1 };
@@ -105,6 +117,7 @@ const BERT_RULES: Record<keyof BertConfig, Rule> = {
   initializer_range: { kind: 'positive' },
   layer_norm_eps: { kind: 'positive' },
   pad_token_id: { kind: 'int', min: 0 },
+  pruned_heads: { kind: 'prunedHeads' },
 };
 
 const DISTILBERT_RULES: Record<keyof DistilBertConfig, Rule> = {
@@ -127,6 +140,7 @@ const DISTILBERT_RULES: Record<keyof DistilBertConfig, Rule> = {
   },
   pad_token_id: { kind: 'int', min: 0 },
   tie_weights_: { kind: 'bool' },
+  pruned_heads: { kind: 'prunedHeads' },
 };
 
 const describe = (v: unknown): string =>
@@ -146,6 +160,14 @@ function problem(value: unknown, rule: Rule): string | null {
       return isNum && value > 0 ? null : `must be a number > 0, got ${describe(value)}`;
     case 'bool':
       return typeof value === 'boolean' ? null : `must be true or false, got ${describe(value)}`;
+    case 'prunedHeads': {
+      const form = `must map layer indices to lists of head indices, e.g. {"0": [1, 3]}, got ${describe(value)}`;
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return form;
+      for (const [layer, heads] of Object.entries(value))
+        if (!/^(0|[1-9]\d*)$/.test(layer) || !Array.isArray(heads) || !heads.every((h) => Number.isSafeInteger(h) && h >= 0))
+          return `${form} (entry "${layer}": ${JSON.stringify(heads)})`;
+      return null;
+    }
     case 'only':
       if (typeof value !== typeof rule.value) return `must be a ${typeof rule.value}, got ${describe(value)}`;
       return value === rule.value ? null : `${JSON.stringify(value)} is not supported: ${rule.why}`;
@@ -189,15 +211,35 @@ function checkSizes(source: string, width: [string, number], heads: [string, num
   }
 }
 
+/**
+ * pruned_heads checked against the layer and head counts, each list sorted without repeats (HF keeps
+ * a set per layer); layers with nothing pruned are dropped.
+ */
+function prunedHeadsFor(source: string, pruned: PrunedHeads, layers: [string, number], heads: [string, number]): PrunedHeads {
+  const out: Record<string, number[]> = {};
+  for (const [layer, list] of Object.entries(pruned)) {
+    if (Number(layer) >= layers[1])
+      throw new Error(`${source}: pruned_heads names layer ${layer}, but ${layers[0]} is ${layers[1]}; use the config.json saved with these weights`);
+    const bad = list.find((h) => h >= heads[1]);
+    if (bad !== undefined)
+      throw new Error(`${source}: pruned_heads of layer ${layer} names head ${bad}, but ${heads[0]} is ${heads[1]} (heads count from 0)`);
+    if (list.length > 0) out[layer] = [...new Set(list)].sort((a, b) => a - b);
+  }
+  return out;
+}
+
 function bertFrom(values: object, source: string, strict: boolean): BertConfig {
   const c = build('BertConfig', BERT_DEFAULTS, BERT_RULES, values, source, strict);
   checkSizes(source, ['hidden_size', c.hidden_size], ['num_attention_heads', c.num_attention_heads], c.vocab_size, c.pad_token_id);
+  c.pruned_heads = prunedHeadsFor(source, c.pruned_heads, ['num_hidden_layers', c.num_hidden_layers],
+    ['num_attention_heads', c.num_attention_heads]);
   return c;
 }
 
 function distilBertFrom(values: object, source: string, strict: boolean): DistilBertConfig {
   const c = build('DistilBertConfig', DISTILBERT_DEFAULTS, DISTILBERT_RULES, values, source, strict);
   checkSizes(source, ['dim', c.dim], ['n_heads', c.n_heads], c.vocab_size, c.pad_token_id);
+  c.pruned_heads = prunedHeadsFor(source, c.pruned_heads, ['n_layers', c.n_layers], ['n_heads', c.n_heads]);
   return c;
 }
 
@@ -264,17 +306,21 @@ export function writeBertConfig(dir: string, config: BertConfig, extra: Record<s
   writeConfig(dir, 'bert', bertFrom(config, `${dir}: BertConfig`, true), 'BertForMaskedLM', extra);
 }
 
-function writeConfig(dir: string, modelType: string, config: object, architecture: string, extra: Record<string, unknown>): void {
+function writeConfig(dir: string, modelType: string, config: BertConfig | DistilBertConfig, architecture: string,
+  extra: Record<string, unknown>): void {
   const file = path.join(dir, 'config.json');
   for (const key of Object.keys(extra)) {
     if (key === 'model_type' || Object.hasOwn(config, key)) {
       throw new Error(`${file}: extra key "${key}" would contradict the model config; change the config object instead`);
     }
   }
+  // An empty pruned_heads is left out, as save_pretrained leaves out values equal to PretrainedConfig's defaults.
+  const { pruned_heads, ...rest } = config;
   const json: Record<string, unknown> = {
     architectures: [architecture],
     model_type: modelType,
-    ...config,
+    ...rest,
+    ...(Object.keys(pruned_heads).length > 0 ? { pruned_heads } : {}),
     transformers_version: TRANSFORMERS_VERSION,
     ...extra,
   };

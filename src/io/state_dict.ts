@@ -37,6 +37,9 @@ const list = (names: string[]): string =>
 
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16', 'F64']);
 
+/** BERT / DistilBERT attention projections, whose shapes shrink when heads are pruned. */
+const ATTENTION_PROJECTION = /\.(attention\.self\.(query|key|value)|attention\.output\.dense|attention\.(q|k|v|out)_lin)\.(weight|bias)$/;
+
 /**
  * Old TF-converted BERT checkpoints on the Hub name LayerNorm parameters gamma/beta; transformers
  * renames them on load (`_fix_key` in modeling_utils.py), so we do too.
@@ -105,8 +108,10 @@ export function loadStateDict(store: ParamStore, file: SafeFile, opts: LoadOptio
     }
   }
   if (mismatched.length > 0) {
+    const pruned = mismatched.some((m) => ATTENTION_PROJECTION.test(m.split('"')[1]!))
+      ? ' (attention projections narrower than the hidden size come from head pruning: that config.json lists them in pruned_heads)' : '';
     throw new Error(
-      `config.json does not match the weights: ${file.path}: ${list(mismatched)}; use the config.json saved with these weights`,
+      `config.json does not match the weights: ${file.path}: ${list(mismatched)}; use the config.json saved with these weights${pruned}`,
     );
   }
 

@@ -5,7 +5,9 @@ import type { BertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
-import { BERT_LAYER, embeddingsForward, layerForward, layerSpecs, mlmHeadForward, type LayerDims } from './transformer.js';
+import {
+  BERT_LAYER, embeddingsForward, headsKept, layerForward, layerSpecs, mlmHeadForward, type LayerDims,
+} from './transformer.js';
 
 
 export interface EncoderInput {
@@ -19,6 +21,11 @@ export interface EncoderInput {
   tokenTypeIds?: Int32Array | null;
   /** Flat indices into B*T where the MLM head projects; all positions when absent. */
   mlmPositions?: Int32Array | null;
+  /**
+   * Per layer, a gate (H') on each head's context (HF head_mask; 0 masks the head out). A mask that
+   * requires grad receives d loss / d gate, the head importance of src/prune/importance.ts.
+   */
+  headMask?: Tensor[] | null;
 }
 
 export interface MaskedLMOutput {
@@ -53,7 +60,8 @@ export class BertForMaskedLM extends Module {
       embeddingSpec('bert.embeddings.token_type_embeddings', c.type_vocab_size, C, std),
       ...layerNormSpecs('bert.embeddings.LayerNorm', C),
     ];
-    for (let i = 0; i < c.num_hidden_layers; i++) specs.push(...layerSpecs(`bert.encoder.layer.${i}.`, BERT_LAYER, dims));
+    for (let i = 0; i < c.num_hidden_layers; i++)
+      specs.push(...layerSpecs(`bert.encoder.layer.${i}.`, BERT_LAYER, dims, headsKept(c.pruned_heads, i, c.num_attention_heads)));
     if (withPooler) specs.push(...linearSpecs('bert.pooler.dense', C, C, std));
     specs.push(
       ...linearSpecs('cls.predictions.transform.dense', C, C, std),
@@ -75,7 +83,8 @@ export class BertForMaskedLM extends Module {
   encode(x: EncoderInput): Tensor[] {
     const states = [this.embed(x)];
     for (let i = 0; i < this.config.num_hidden_layers; i++)
-      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims));
+      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims,
+        x.headMask?.[i]));
     return states;
   }
 

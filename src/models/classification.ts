@@ -83,7 +83,8 @@ export abstract class DistilBertTaskModel extends Module {
     const states = [embeddingsForward(this, x.inputIds, null, x.batch, x.seqLen, { prefix: 'distilbert.embeddings.', tokenTypes: false },
       { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: DISTILBERT_LN_EPS, dropout: c.dropout })];
     for (let i = 0; i < c.n_layers; i++)
-      states.push(layerForward(this, states[i]!, x.attentionMask, `distilbert.transformer.layer.${i}.`, DISTILBERT_LAYER, this.layerDims));
+      states.push(layerForward(this, states[i]!, x.attentionMask, `distilbert.transformer.layer.${i}.`, DISTILBERT_LAYER,
+        this.layerDims, x.headMask?.[i]));
     return states;
   }
 }
@@ -109,7 +110,8 @@ export abstract class BertTaskModel extends Module {
       { prefix: 'bert.embeddings.', tokenTypes: true },
       { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: c.layer_norm_eps, dropout: c.hidden_dropout_prob })];
     for (let i = 0; i < c.num_hidden_layers; i++)
-      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims));
+      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims,
+        x.headMask?.[i]));
     return states;
   }
 }

@@ -6,7 +6,9 @@ import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { EncoderInput, MaskedLMOutput } from './bert.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
-import { DISTILBERT_LAYER, embeddingsForward, layerForward, layerSpecs, mlmHeadForward, type LayerDims } from './transformer.js';
+import {
+  DISTILBERT_LAYER, embeddingsForward, headsKept, layerForward, layerSpecs, mlmHeadForward, type LayerDims,
+} from './transformer.js';
 
 
 /** DistilBERT hard-codes LayerNorm eps 1e-12 (it is not a config key). */
@@ -33,7 +35,7 @@ export class DistilBertForMaskedLM extends Module {
       ...layerNormSpecs('distilbert.embeddings.LayerNorm', C),
     ];
     for (let i = 0; i < c.n_layers; i++)
-      specs.push(...layerSpecs(`distilbert.transformer.layer.${i}.`, DISTILBERT_LAYER, dims));
+      specs.push(...layerSpecs(`distilbert.transformer.layer.${i}.`, DISTILBERT_LAYER, dims, headsKept(c.pruned_heads, i, c.n_heads)));
     return specs;
   }
 
@@ -57,7 +59,7 @@ export class DistilBertForMaskedLM extends Module {
     const states = [this.embed(x)];
     for (let i = 0; i < this.config.n_layers; i++)
       states.push(layerForward(this, states[i]!, x.attentionMask, `distilbert.transformer.layer.${i}.`,
-        DISTILBERT_LAYER, this.layerDims));
+        DISTILBERT_LAYER, this.layerDims, x.headMask?.[i]));
     return states;
   }
 

@@ -1,8 +1,12 @@
 // The post-LN transformer layer shared by BERT and DistilBERT (SPEC §2), and the MLM head.
 // The two models compute the same thing under different checkpoint names; `LayerNames` maps the
-// roles to each model's Hugging Face keys. Legend: B batch, T sequence, C hidden, F FFN size, V vocab.
+// roles to each model's Hugging Face keys. A layer may keep fewer heads than the config's count after
+// head pruning (src/prune/): its q/k/v weights are (H' * D, C) and its output weight (C, H' * D).
+// Legend: B batch, T sequence, C hidden, F FFN size, V vocab, D head size, H' heads the layer keeps.
+import type { PrunedHeads } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import { addLayerNorm, linearGelu } from '../tensor/fused.js';
+import { headMask as maskHeads } from '../tensor/head_mask.js';
 import { add, attention, dropout, gatherRows, layerNorm, linear } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { layerNormSpecs, linearSpecs, type Module } from './module.js';
@@ -23,6 +27,7 @@ export const DISTILBERT_LAYER: LayerNames = {
 
 export interface LayerDims {
   hidden: number;
+  /** The config's head count before pruning: it fixes the head size D = hidden / heads. */
   heads: number;
   ffn: number;
   eps: number;
@@ -33,13 +38,18 @@ export interface LayerDims {
   initStd: number;
 }
 
-export function layerSpecs(prefix: string, n: LayerNames, d: LayerDims): ParamSpec[] {
-  const C = d.hidden;
+/** Heads layer `layer` keeps: the config's count less its pruned_heads entry. */
+export const headsKept = (pruned: PrunedHeads, layer: number, heads: number): number =>
+  heads - (pruned[String(layer)]?.length ?? 0);
+
+/** Parameters of one layer that keeps `heads` of its attention heads (default: all). */
+export function layerSpecs(prefix: string, n: LayerNames, d: LayerDims, heads = d.heads): ParamSpec[] {
+  const C = d.hidden, A = heads * (C / d.heads); // A = H' * D, the attention width
   return [
-    ...linearSpecs(`${prefix}${n.q}`, C, C, d.initStd),
-    ...linearSpecs(`${prefix}${n.k}`, C, C, d.initStd),
-    ...linearSpecs(`${prefix}${n.v}`, C, C, d.initStd),
-    ...linearSpecs(`${prefix}${n.o}`, C, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.q}`, A, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.k}`, A, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.v}`, A, C, d.initStd),
+    ...linearSpecs(`${prefix}${n.o}`, C, A, d.initStd),
     ...layerNormSpecs(`${prefix}${n.ln1}`, C),
     ...linearSpecs(`${prefix}${n.ffn1}`, d.ffn, C, d.initStd),
     ...linearSpecs(`${prefix}${n.ffn2}`, C, d.ffn, d.initStd),
@@ -58,15 +68,37 @@ const linGelu = (m: Module, x: Tensor, name: string): Tensor => linearGelu(x, m.
 /** Dropout in training mode only, seeded from the module's stream. */
 export const drop = (m: Module, x: Tensor, p: number): Tensor => (m.training && p > 0 ? dropout(x, p, m.nextSeed()) : x);
 
-/** One encoder layer: x (B, T, C), mask (B, T) 1 = token -> (B, T, C). */
-export function layerForward(m: Module, x: Tensor, mask: Int32Array | null, prefix: string, n: LayerNames,
-  d: LayerDims): Tensor {
-  const q = lin(m, x, `${prefix}${n.q}`); // (B, T, C)
+/**
+ * Self-attention of one layer -> (B, T, C), before the residual. heads (H'), the layer's own count, is
+ * read off its query weight. headMask (H') scales each head's context (HF head_mask).
+ */
+function selfAttention(m: Module, x: Tensor, mask: Int32Array | null, prefix: string, n: LayerNames, d: LayerDims,
+  headMask: Tensor | null): Tensor {
+  const [B, T, C] = x.shape as [number, number, number];
+  const heads = m.p(`${prefix}${n.q}.weight`).shape[0]! / (d.hidden / d.heads);
+  if (headMask && headMask.size !== heads)
+    throw new Error(`${prefix}: head mask has ${headMask.size} entries but the layer has ${heads} heads`);
+  if (heads === 0) {
+    // Every head pruned: the context is empty and out_lin yields its bias alone, as in HF BERT with
+    // all heads of a layer pruned (HF DistilBERT 4.x divides by its head count and fails there).
+    // Broadcast as a gather of row 0, so the bias still gets its gradient (a linear over 0 input
+    // features would not add the bias).
+    const bias = m.p(`${prefix}${n.o}.bias`);
+    return gatherRows(bias.view([1, C]), new Int32Array(B * T), [B, T]); // (B, T, C)
+  }
+  const q = lin(m, x, `${prefix}${n.q}`); // (B, T, H' * D)
   const k = lin(m, x, `${prefix}${n.k}`);
   const v = lin(m, x, `${prefix}${n.v}`);
   const pAttn = m.training ? d.attentionDropout : 0;
-  const ctx = attention(q, k, v, mask, d.heads, pAttn, pAttn > 0 ? m.nextSeed() : 0); // (B, T, C)
-  let a = lin(m, ctx, `${prefix}${n.o}`);
+  let ctx = attention(q, k, v, mask, heads, pAttn, pAttn > 0 ? m.nextSeed() : 0); // (B, T, H' * D)
+  if (headMask) ctx = maskHeads(ctx, headMask);
+  return lin(m, ctx, `${prefix}${n.o}`); // (B, T, C)
+}
+
+/** One encoder layer: x (B, T, C), mask (B, T) 1 = token, optional head mask (H') -> (B, T, C). */
+export function layerForward(m: Module, x: Tensor, mask: Int32Array | null, prefix: string, n: LayerNames,
+  d: LayerDims, headMask: Tensor | null = null): Tensor {
+  let a = selfAttention(m, x, mask, prefix, n, d, headMask);
   if (d.attnOutputDropout) a = drop(m, a, d.hiddenDropout);
   const h = addLn(m, a, x, `${prefix}${n.ln1}`, d.eps); // (B, T, C)
   const f = drop(m, lin(m, linGelu(m, h, `${prefix}${n.ffn1}`), `${prefix}${n.ffn2}`), d.hiddenDropout); // (B, T, C)

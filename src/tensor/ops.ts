@@ -160,7 +160,8 @@ export function gatherRows(table: Tensor, ids: Int32Array, idsShape: number[] = 
 
 /**
  * Multi-head self-attention core on (B, T, C) projections: softmax(q k^T / sqrt(D) + mask) v
- * with dropout on the probabilities. mask (B, T): 1 for tokens, 0 for padding.
+ * with dropout on the probabilities. mask (B, T): 1 for tokens, 0 for padding. C = heads * D is the
+ * projections' width, narrower than the hidden size in a layer with pruned heads.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, mask: Int32Array | null, heads: number,
   dropoutP: number, seed: number): Tensor {
