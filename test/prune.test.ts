@@ -15,6 +15,8 @@ import { BertForMaskedLM, type EncoderInput } from '../src/models/bert.js';
 import { loadMaskedLM, saveBert } from '../src/models/pretrained.js';
 import { BertForSequenceClassification, DistilBertForSequenceClassification, defaultLabels } from '../src/models/classification.js';
 import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../src/models/task_pretrained.js';
+import { exportOnnx } from '../src/infer/onnx_export.js';
+import { loadOrt, ortFeeds, ortSession } from '../src/infer/ort.js';
 import { headImportance } from '../src/prune/importance.js';
 import { leastImportantHeads, pruneableHeads, pruneHeads } from '../src/prune/prune_heads.js';
 import { headMask } from '../src/tensor/head_mask.js';
@@ -236,3 +238,22 @@ test('leastImportantHeads: lowest first, pruned heads skipped, at least one head
   assert.throws(() => leastImportantHeads(s, 6), /the model has 6 heads and at least one must remain; give a number from 1 to 5/);
   assert.throws(() => leastImportantHeads(s, 0), /cannot prune 0 heads/);
 });
+
+for (const kind of ['distilbert', 'bert'] as const)
+  test(`${kind}: a pruned model exports to ONNX (per-layer head counts) and onnxruntime gives our logits`, async () => {
+    const pruned = pruneHeads(classifier(kind, 3), { 0: [1, 3], 1: [0] });
+    const dir = join(work, `onnx-${kind}`);
+    saveTaskModel(dir, pruned);
+    const file = exportOnnx(dir);
+    const ort = loadOrt();
+    assert.ok(ort, 'onnxruntime-node is a devDependency');
+    const session = await ortSession(ort, file, 1);
+    try {
+      // ortFeeds feeds token type 0 (single sentences), so compare with that.
+      const x = { ...input, tokenTypeIds: new Int32Array(B * T) };
+      const out = (await session.run(ortFeeds(ort, session, x.inputIds, x.attentionMask!, B, T))) as Record<string, { data: Float32Array }>;
+      assertClose('ONNX logits of the pruned model', out.logits!.data, outputs(pruned, x)[0]!, 1e-4, 1e-6);
+    } finally {
+      await session.release();
+    }
+  });
