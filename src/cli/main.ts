@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `distil` command line.
 import { Command, InvalidArgumentError } from 'commander';
+import { registerCorpus } from './corpus.js';
 import { registerDatasets } from './datasets.js';
 import { runDemo } from './demo.js';
 import { registerExport } from './export.js';
@@ -36,6 +37,7 @@ program
 registerPrepare(program);
 registerTrainCommands(program);
 registerDatasets(program);
+registerCorpus(program);
 registerExport(program);
 registerTaskCommands(program);
 registerPrune(program);
