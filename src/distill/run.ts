@@ -98,7 +98,7 @@ export function modelSize(spec: string, vocabSize: number, maxLen: number): Bert
   };
   const base = sizes[spec];
   if (base) return bertConfig({ ...base, vocab_size: vocabSize, max_position_embeddings: Math.max(512, maxLen) });
-  const read = readModelConfig(spec.endsWith('config.json') ? join(spec, '..') : spec);
+  const read = readModelConfig(spec);
   if (read.kind !== 'bert') throw new Error(`${spec}: pretrain builds a BERT; model_type must be "bert"`);
   if (read.config.vocab_size !== vocabSize) throw new Error(`${spec}: vocab_size ${read.config.vocab_size} != the data's ${vocabSize}`);
   return read.config;

@@ -257,9 +257,9 @@ export type ModelConfig =
   | { kind: 'bert'; config: BertConfig; raw: Record<string, unknown> }
   | { kind: 'distilbert'; config: DistilBertConfig; raw: Record<string, unknown> };
 
-/** Read `dir/config.json` of a Hugging Face model directory; `model_type` decides the kind. */
+/** Read `dir/config.json` of a Hugging Face model directory (or a config file itself); `model_type` decides the kind. */
 export function readModelConfig(dir: string): ModelConfig {
-  const file = path.join(dir, 'config.json');
+  const file = fs.statSync(dir, { throwIfNoEntry: false })?.isFile() ? dir : path.join(dir, 'config.json');
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
