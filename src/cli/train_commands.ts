@@ -1,11 +1,15 @@
 // `distil init-student`, `distil distill` and `distil pretrain`.
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
 import { DISTILL_CHECKS, DISTILL_DEFAULTS } from '../distill/distiller.js';
 import { initStudent } from '../distill/init_student.js';
+import { evaluateMlm } from '../distill/eval_mlm.js';
 import { distill, pretrain, PRETRAIN_DEFAULTS, type RunOptions } from '../distill/run.js';
+import { openDataset } from '../data/dataset.js';
+import { loadMaskedLM } from '../models/pretrained.js';
 import { isNumber, TRAIN_CHECKS } from '../train/params.js';
-import type { Precision } from '../tensor/precision.js';
+import { setPrecision, type Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { Progress } from './progress.js';
 
@@ -89,4 +93,33 @@ export function registerTrainCommands(program: Command): void {
     });
     console.log(`BertForMaskedLM (${t.model.numParameters().toLocaleString('en-US')} parameters) written to ${o.out}`);
   });
+
+  program
+    .command('eval-mlm')
+    .description('held-out masked-LM accuracy and perplexity of a BERT / DistilBERT on prepared data (fixed-seed 15% masking)')
+    .requiredOption('--model <dir>', 'Hugging Face BertForMaskedLM or DistilBertForMaskedLM directory')
+    .requiredOption('--data <dir>', 'held-out data from distil prepare (e.g. of the corpus valid split)')
+    .option('--max-sequences <n>', 'score the first n sequences (default: all)', (v) => positive('--max-sequences', v))
+    .option('--batch-size <n>', 'sequences per batch', (v) => positive('--batch-size', v), 32)
+    .option('--seed <n>', 'seed of the masking (the same seed scores every model on the same targets)', (v) => positive('--seed', v, 0), 12345)
+    .option('--out <file>', 'also write the metrics as JSON here')
+    .addOption(precisionOption('infer'))
+    .action((o: { model: string; data: string; maxSequences?: number; batchSize: number; seed: number; out?: string; precision: Precision }) => {
+      setPrecision(o.precision);
+      const ds = openDataset(o.data);
+      let bar = null as Progress | null; // set inside onBatch
+      const r = evaluateMlm(loadMaskedLM(o.model), ds, {
+        ...(o.maxSequences ? { maxSequences: o.maxSequences } : {}), batchSize: o.batchSize, seed: o.seed,
+        onBatch: (done, total) => (bar ??= new Progress({ total, unit: 'sequences', label: 'eval-mlm' })).update(done),
+      });
+      bar?.done();
+      for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(14)} ${Number.isInteger(v) ? v : v.toFixed(4)}`);
+      if (o.out) writeFileSync(o.out, JSON.stringify(r, null, 2) + '\n');
+    });
+}
+
+function positive(flag: string, v: string, min = 1): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}`);
+  return n;
 }
