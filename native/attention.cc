@@ -82,6 +82,8 @@ struct Dims {
 
 Dims read_dims(Args& a, size_t first) {
   Dims d{a.dim(first, "B"), a.dim(first + 1, "T"), a.dim(first + 2, "H"), a.dim(first + 3, "D"), 0};
+  a.extent({d.T});  // probs hold B * H * T * T values: T counts twice
+  if (d.D == 0 && d.B * d.H * d.T > 0) a.fail("D must be positive: attention scores are scaled by 1/sqrt(D)");
   d.C = d.H * d.D;
   return d;
 }
@@ -103,6 +105,8 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const float* k = a.f32(3, "k", btc);
   const float* v = a.f32(4, "v", btc);
   const int32_t* mask = a.i32_opt(5, "mask", d.B * T);
+  // Nothing to compute; returning here also skips the T * T scratch a zero B or H would not bound.
+  if (d.B * d.H * T == 0) return info.Env().Undefined();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const uint32_t thr = drop_threshold(p);
   const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
@@ -144,6 +148,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const float* q = a.f32(5, "q", btc);
   const float* k = a.f32(6, "k", btc);
   const float* v = a.f32(7, "v", btc);
+  if (d.B * d.H * T == 0) return info.Env().Undefined();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const uint32_t thr = drop_threshold(p);
   const float keep_scale = static_cast<float>(1.0 / (1.0 - p));

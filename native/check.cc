@@ -1,11 +1,15 @@
 // Argument validation for every kernel call (see common.h).
 #include "common.h"
 
+#include <cmath>
+
 namespace distil {
 
 namespace {
-// Largest dimension accepted: keeps products of a few dims far from int64 overflow.
+// Largest single dimension accepted.
 constexpr int64_t kMaxDim = int64_t(1) << 40;
+// Largest product of a call's dimensions: below int64 overflow (see Args::dim).
+constexpr int64_t kMaxExtent = int64_t(1) << 62;
 }  // namespace
 
 void Args::fail(const std::string& msg) const {
@@ -51,13 +55,37 @@ uint8_t* Args::u8(size_t i, const char* what, int64_t n) {
   return typed<uint8_t, napi_uint8_array>(*this, arg(i, what), what, n, "Uint8Array");
 }
 
-int64_t Args::dim(size_t i, const char* what) {
+int64_t Args::whole(size_t i, const char* what, double lo, double hi) {
   Napi::Value v = arg(i, what);
   if (!v.IsNumber()) fail(std::string("'") + what + "' must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d != static_cast<double>(static_cast<int64_t>(d)) || d > static_cast<double>(kMaxDim))
-    fail(std::string("'") + what + "' must be a non-negative integer, got " + std::to_string(d));
+  // Range first: converting NaN, an infinity or a double beyond int64 to an integer is undefined.
+  if (!(d >= lo && d <= hi) || d != std::trunc(d)) {
+    const std::string range = lo == 0 ? "a non-negative integer <= " + std::to_string(static_cast<int64_t>(hi))
+                                      : "an integer in [" + std::to_string(static_cast<int64_t>(lo)) + ", " +
+                                            std::to_string(static_cast<int64_t>(hi)) + "]";
+    fail(std::string("'") + what + "' must be " + range + ", got " + std::to_string(d));
+  }
   return static_cast<int64_t>(d);
+}
+
+int64_t Args::dim(size_t i, const char* what) {
+  int64_t d = whole(i, what, 0, static_cast<double>(kMaxDim));
+  extent({d});
+  return d;
+}
+
+void Args::extent(std::initializer_list<int64_t> dims) {
+  for (int64_t d : dims) {
+    int64_t f = d > 1 ? d : 1;
+    if (extent_ > kMaxExtent / f) fail("dimensions too large: their product exceeds 2^62 elements");
+    extent_ *= f;
+  }
+}
+
+int64_t Args::integer(size_t i, const char* what) {
+  constexpr double kMaxSafe = 9007199254740992.0;  // 2^53
+  return whole(i, what, -kMaxSafe, kMaxSafe);
 }
 
 double Args::num(size_t i, const char* what) {
@@ -73,9 +101,7 @@ bool Args::flag(size_t i, const char* what) {
 }
 
 uint32_t Args::u32(size_t i, const char* what) {
-  int64_t d = dim(i, what);
-  if (d > 0xFFFFFFFFll) fail(std::string("'") + what + "' must fit in 32 bits");
-  return static_cast<uint32_t>(d);
+  return static_cast<uint32_t>(whole(i, what, 0, 4294967295.0));
 }
 
 }  // namespace distil

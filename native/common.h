@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 namespace distil {
@@ -21,9 +22,15 @@ class Args {
   int32_t* i32(size_t i, const char* what, int64_t expected_len);
   int32_t* i32_opt(size_t i, const char* what, int64_t expected_len);
   uint8_t* u8(size_t i, const char* what, int64_t expected_len);
-  // A non-negative integer dimension, checked against an upper bound to avoid overflow.
+  // A non-negative integer dimension. Dimensions multiply into buffer lengths, so the product of
+  // every dimension read so far (zeros counted as 1) must stay below 2^62: then no product of a
+  // subset of them can overflow int64 and wrap around to a length that a short buffer matches.
   int64_t dim(size_t i, const char* what);
+  // Also keep the product of `dims` below 2^62, for lengths that use a dimension twice (T * T).
+  void extent(std::initializer_list<int64_t> dims);
   double num(size_t i, const char* what);
+  // An integral number within +-2^53 (indices such as ignore_index, counts such as the step).
+  int64_t integer(size_t i, const char* what);
   bool flag(size_t i, const char* what);
   uint32_t u32(size_t i, const char* what);
 
@@ -32,8 +39,11 @@ class Args {
 
  private:
   Napi::Value arg(size_t i, const char* what) const;
+  int64_t whole(size_t i, const char* what, double lo, double hi);
   const Napi::CallbackInfo& info_;
   const char* fn_;
+  // Product of the dimensions read, each at least 1 (see dim()).
+  int64_t extent_ = 1;
 };
 
 // Registration functions, one per kernel file.

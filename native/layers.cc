@@ -240,7 +240,7 @@ Napi::Value EmbeddingForward(const Napi::CallbackInfo& info) {
 Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   Args a(info, "embeddingBackward");
   int64_t N = a.dim(3, "N"), C = a.dim(4, "C"), V = a.dim(5, "V");
-  const int64_t pad = static_cast<int64_t>(a.num(6, "padding_idx"));
+  const int64_t pad = a.integer(6, "padding_idx");
   float* dw = a.f32(0, "dweight", V * C);
   const float* g = a.f32(1, "dout", N * C);
   const int32_t* ids = a.i32(2, "ids", N);

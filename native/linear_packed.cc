@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common.h"
+#include "lru.h"
 #include "fastmath.h"
 #include "lowp.h"
 
@@ -69,9 +70,8 @@ struct Packed {
 };
 
 Prim& get_prim(const PrimKey& k) {
-  static std::unordered_map<PrimKey, std::unique_ptr<Prim>, PrimKeyHash> cache;
-  auto it = cache.find(k);
-  if (it != cache.end()) return *it->second;
+  static LruCache<PrimKey, Prim, PrimKeyHash> cache;
+  if (Prim* hit = cache.find(k)) return *hit;
   const dt src = k.precision == kInt8 ? dt::u8 : k.precision == kBF16 ? dt::bf16 : dt::f32;
   const dt wei = k.precision == kInt8 ? dt::s8 : src;
   const dt dst = k.precision == kInt8 ? dt::s32 : dt::f32;
@@ -91,7 +91,7 @@ Prim& get_prim(const PrimKey& k) {
   }
   auto pd = dnnl::matmul::primitive_desc(*d, attr, cpu_engine());
   auto p = std::make_unique<Prim>(Prim{pd, dnnl::matmul(pd)});
-  return *cache.emplace(k, std::move(p)).first->second;
+  return cache.insert(k, std::move(p));
 }
 
 // Packed copies by weight address; one per (address, layout) since row counts and precisions pick layouts.

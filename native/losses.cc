@@ -38,7 +38,7 @@ void check_targets(Args& a, const int32_t* t, int64_t N, int64_t V, int64_t igno
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   Args a(info, "crossEntropyForward");
   int64_t N = a.dim(2, "N"), V = a.dim(3, "V");
-  int64_t ignore = static_cast<int64_t>(a.num(4, "ignore_index"));
+  int64_t ignore = a.integer(4, "ignore_index");
   const float* x = a.f32(0, "logits", N * V);
   const int32_t* t = a.i32(1, "targets", N);
   check_targets(a, t, N, V, ignore);
@@ -59,7 +59,7 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Args a(info, "crossEntropyBackward");
   int64_t N = a.dim(3, "N"), V = a.dim(4, "V");
-  int64_t ignore = static_cast<int64_t>(a.num(5, "ignore_index"));
+  int64_t ignore = a.integer(5, "ignore_index");
   double scale = a.num(6, "scale");
   float* dx = a.f32(0, "dlogits", N * V);
   const float* x = a.f32(1, "logits", N * V);
@@ -85,6 +85,7 @@ Napi::Value KlDivForward(const Napi::CallbackInfo& info) {
   int64_t N = a.dim(2, "N"), V = a.dim(3, "V");
   double T = a.num(4, "temperature");
   if (!(T > 0)) a.fail("temperature must be positive");
+  if (N > 0 && V == 0) a.fail("V must be positive: a softmax over no classes is undefined");
   const float* s = a.f32(0, "student_logits", N * V);
   const float* t = a.f32(1, "teacher_logits", N * V);
   const float invT = static_cast<float>(1.0 / T);
@@ -111,6 +112,7 @@ Napi::Value KlDivBackward(const Napi::CallbackInfo& info) {
   int64_t N = a.dim(3, "N"), V = a.dim(4, "V");
   double T = a.num(5, "temperature"), g = a.num(6, "g");
   if (!(T > 0)) a.fail("temperature must be positive");
+  if (N > 0 && V == 0) a.fail("V must be positive: a softmax over no classes is undefined");
   float* ds = a.f32(0, "dstudent", N * V);
   const float* s = a.f32(1, "student_logits", N * V);
   const float* t = a.f32(2, "teacher_logits", N * V);
@@ -135,6 +137,7 @@ constexpr double kCosEps = 1e-12;
 Napi::Value CosineForward(const Napi::CallbackInfo& info) {
   Args a(info, "cosineEmbeddingForward");
   int64_t N = a.dim(2, "N"), C = a.dim(3, "C");
+  if (N > 0 && C == 0) a.fail("C must be positive: the cosine of empty vectors is undefined");
   const float* x = a.f32(0, "x", N * C);
   const float* y = a.f32(1, "y", N * C);
   double sum = 0.0;
@@ -158,6 +161,7 @@ Napi::Value CosineBackward(const Napi::CallbackInfo& info) {
   Args a(info, "cosineEmbeddingBackward");
   int64_t N = a.dim(4, "N"), C = a.dim(5, "C");
   double g = a.num(6, "g");
+  if (N > 0 && C == 0) a.fail("C must be positive: the cosine of empty vectors is undefined");
   float* dx = a.f32_opt(0, "dx", N * C);
   float* dy = a.f32_opt(1, "dy", N * C);
   const float* x = a.f32(2, "x", N * C);

@@ -1,4 +1,4 @@
-// Matrix products through oneDNN matmul primitives, cached by shape.
+// Matrix products through oneDNN matmul primitives, cached by shape (the most recently used: lru.h).
 //
 //   matmul(C, A, B, bias, batch, M, N, K, transA, transB, accumulate)
 //     C (batch, M, N)  = or +=  op(A) (batch, M, K) . op(B) (batch, K, N)  [+ bias (N)]
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common.h"
+#include "lru.h"
 #include "lowp.h"
 
 namespace distil {
@@ -73,9 +74,8 @@ memory::desc plain_desc(int64_t batch, int64_t rows, int64_t cols, bool transpos
 }
 
 MatmulPrim& get_prim(const MatmulKey& k) {
-  static std::unordered_map<MatmulKey, std::unique_ptr<MatmulPrim>, MatmulKeyHash> cache;
-  auto it = cache.find(k);
-  if (it != cache.end()) return *it->second;
+  static LruCache<MatmulKey, MatmulPrim, MatmulKeyHash> cache;
+  if (MatmulPrim* hit = cache.find(k)) return *hit;
   const dt in = k.bf16 ? dt::bf16 : dt::f32;
   memory::desc a = plain_desc(k.batch, k.M, k.K, k.ta, in);
   memory::desc b = plain_desc(k.batch, k.K, k.N, k.tb, in);
@@ -96,7 +96,7 @@ MatmulPrim& get_prim(const MatmulKey& k) {
   }
   auto pd = dnnl::matmul::primitive_desc(*d, attr, cpu_engine());
   auto p = std::make_unique<MatmulPrim>(MatmulPrim{pd, dnnl::matmul(pd)});
-  return *cache.emplace(k, std::move(p)).first->second;
+  return cache.insert(k, std::move(p));
 }
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {

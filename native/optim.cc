@@ -31,7 +31,7 @@ Napi::Value AdamwStep(const Napi::CallbackInfo& info) {
   int64_t n = a.dim(5, "n");
   double lr = a.num(6, "lr"), b1 = a.num(7, "beta1"), b2 = a.num(8, "beta2"), eps = a.num(9, "eps");
   double wd = a.num(10, "weight_decay");
-  int64_t step = a.dim(11, "step");
+  int64_t step = a.integer(11, "step");
   double gs = a.num(12, "grad_scale");
   if (step < 1) a.fail("step counts from 1");
   if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) a.fail("betas must be in [0, 1)");

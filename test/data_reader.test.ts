@@ -61,7 +61,7 @@ test('readLines: lines across 1 MiB reads, a character split by a read, no final
   fs.writeFileSync(file, `${want[0]}\n\n${want.slice(1).join('\r\n')}`); // the 2-byte é straddles the first read
   let bytes = 0;
   const got: string[] = [];
-  for await (const line of readLines(file, (n) => (bytes += n))) got.push(line);
+  for await (const line of readLines(file, (n) => (bytes += n), { maxLineBytes: 4 << 20 })) got.push(line);
   assert.deepEqual(got.map((l) => l.length), want.map((l) => l.length));
   assert.deepEqual(got, want);
   assert.equal(bytes, fs.statSync(file).size);

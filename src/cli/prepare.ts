@@ -1,6 +1,7 @@
 // `distil prepare`: text files -> a tokenized, sharded, shuffled dataset (SPEC §4; src/data/).
 import { InvalidArgumentError, type Command } from 'commander';
 import { prepare, type PrepareTokenizer } from '../data/prepare.js';
+import { MAX_LINE_BYTES } from '../data/sources.js';
 import { Progress } from './progress.js';
 
 function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -70,7 +71,10 @@ async function runPrepare(o: PrepareFlags): Promise<void> {
     const m = r.meta;
     console.log(`wrote ${r.out} in ${r.seconds.toFixed(1)} s: ${m.num_sequences} sequences, ${m.num_tokens} tokens (${m.dtype}), ${m.shards.length} shard(s)`);
     console.log(`  ${m.num_lines} lines from ${m.sources.length} file(s); ${m.split_long} line(s) longer than max-len split into chunks of <= ${m.max_len} tokens`);
-    console.log(`  dropped: ${m.dropped.too_short} shorter than ${m.min_len} tokens, ${m.dropped.too_unknown} with >= ${m.max_unk_ratio} [UNK]`);
+    console.log(`  dropped: ${m.dropped.too_short} shorter than ${m.min_len} tokens, ${m.dropped.too_unknown} with >= ${m.max_unk_ratio} [UNK]; ` +
+      `${m.blank_lines} blank line(s) skipped`);
+    if (m.bad_text_lines > 0) console.log(`  ${m.bad_text_lines} line(s) with invalid UTF-8 or NUL bytes: kept, those bytes removed`);
+    if (m.cut_lines > 0) console.log(`  ${m.cut_lines} line(s) over ${MAX_LINE_BYTES >> 10} KiB read in pieces`);
     if (r.skipped.length > 0) console.log(`  skipped ${r.skipped.length} file(s) (listed above)`);
   } finally {
     process.removeListener('SIGINT', onSigint);

@@ -3,12 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { benchSpeed } from '../infer/bench_speed.js';
-import { pipeline, type Task } from '../infer/pipeline.js';
+import type { Task } from '../infer/pipeline.js';
+import { predictFile } from '../infer/predict_file.js';
 import { isNumber, mergeParams } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/finetune.js';
 import { FINETUNE_DEFAULTS, type FinetuneParams, type FinetuneRunOptions } from '../tasks/finetune_loop.js';
-import { readQaInputs, readTexts } from '../tasks/encode.js';
-import type { QaInput } from '../tasks/qa_features.js';
 import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
 import { projectRoot } from '../io/paths.js';
 import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './options.js';
@@ -129,20 +128,10 @@ export function registerTaskCommands(program: Command): void {
     .addOption(precisionOption('infer')))
     .action(async (o: Record<string, unknown>) => {
       setPrecision(o.precision as Precision);
-      const file = o.input as string;
-      let texts: unknown[];
-      let results: unknown[];
-      if (o.task === 'question-answering') {
-        texts = readQaInputs(file);
-        results = await (await pipeline('question-answering', o.model as string))(texts as QaInput[], { batchSize: o.batchSize as number });
-      } else {
-        texts = readTexts(file, readOptions(o));
-        const run = await pipeline(o.task as Exclude<Task, 'question-answering'>, o.model as string);
-        results = (await run(texts as string[], { batchSize: o.batchSize })) as unknown[];
-      }
-      const lines = results.map((r, i) => JSON.stringify({ input: texts[i], output: r instanceof Float32Array ? Array.from(r) : r }));
-      if (o.out) writeFileSync(o.out as string, lines.join('\n') + '\n');
-      else console.log(lines.join('\n'));
+      await predictFile({
+        model: o.model as string, input: o.input as string, task: o.task as Task, out: o.out as string | undefined,
+        batchSize: o.batchSize as number, read: readOptions(o),
+      });
     });
 
   program

@@ -49,8 +49,18 @@ export function openDataset(dir: string): Dataset {
     if (off[0] !== 0 || off[s.sequences] !== s.tokens) throw new Error(`${idxFile}: offsets must run from 0 to ${s.tokens}; re-run \`distil prepare\` to rebuild the dataset`);
     for (let i = 0; i < s.sequences; i++) {
       if (off[i + 1]! <= off[i]!) throw new Error(`${idxFile}: offsets must increase (entry ${i + 1}); re-run \`distil prepare\` to rebuild the dataset`);
+      if (off[i + 1]! - off[i]! > meta.max_len)
+        throw new Error(`${idxFile}: sequence ${i} has ${off[i + 1]! - off[i]!} tokens, more than max_len ${meta.max_len}; re-run \`distil prepare\` to rebuild the dataset`);
     }
-    shardIds.push(meta.dtype === 'uint16' ? fromLE(bin, Uint16Array) : fromLE(bin, Int32Array));
+    const ids = meta.dtype === 'uint16' ? fromLE(bin, Uint16Array) : fromLE(bin, Int32Array);
+    // Ids index the embedding matrix (and lengths, checked above, the position embeddings) in native
+    // kernels: an out-of-range value from a damaged shard must stop here, not read outside a buffer later.
+    for (let t = 0; t < ids.length; t++) {
+      const id = ids[t]!;
+      if (!(id >= 0 && id < meta.vocab_size))
+        throw new Error(`${binFile}: token ${t} is id ${id}, outside the vocabulary [0, ${meta.vocab_size}); re-run \`distil prepare\` to rebuild the dataset`);
+    }
+    shardIds.push(ids);
     shardOffsets.push(off);
     firstSeq[k + 1] = firstSeq[k]! + s.sequences;
   });

@@ -61,6 +61,12 @@ export interface DataMeta {
   num_tokens: number;
   /** Pieces dropped, counted after splitting (a long line's short tail counts as too_short). */
   dropped: { too_short: number; too_unknown: number };
+  /** Empty or whitespace-only input lines, skipped. */
+  blank_lines: number;
+  /** Lines with invalid UTF-8 (decoded as U+FFFD) or NUL bytes; kept, BERT's normalizer removes both. */
+  bad_text_lines: number;
+  /** Input lines over sources.ts MAX_LINE_BYTES, read in pieces (each counted in num_lines). */
+  cut_lines: number;
   /** Input sequences longer than max_len that were cut into chunks. */
   split_long: number;
   shards: ShardMeta[];
@@ -96,7 +102,13 @@ export function parseMeta(file: string, text: string): DataMeta {
   if (m.dtype !== dtypeFor(m.vocab_size)) fail(file, `"dtype" is ${JSON.stringify(m.dtype)}, expected "${dtypeFor(m.vocab_size)}" for vocab_size ${m.vocab_size}`);
   if (typeof m.tokenizer_hash !== 'string') fail(file, '"tokenizer_hash" must be a string');
   if (typeof m.max_unk_ratio !== 'number') fail(file, '"max_unk_ratio" must be a number');
-  if (!m.dropped || !isCount(m.dropped.too_short) || !isCount(m.dropped.too_unknown)) fail(file, '"dropped" must be {too_short, too_unknown} counts');
+  if (m.dropped === null || typeof m.dropped !== 'object' || !isCount(m.dropped.too_short) || !isCount(m.dropped.too_unknown))
+    fail(file, '"dropped" must be {too_short, too_unknown} counts');
+  // Counts added later: datasets prepared before them read as 0.
+  for (const k of ['blank_lines', 'bad_text_lines', 'cut_lines']) {
+    m[k] ??= 0;
+    if (!isCount(m[k])) fail(file, `"${k}" must be a non-negative integer, got ${JSON.stringify(m[k])}`);
+  }
   const sp = m.special_ids;
   for (const k of ['cls', 'sep', 'pad', 'unk', 'mask']) {
     if (!sp || !isCount(sp[k]) || sp[k] >= m.vocab_size) fail(file, `"special_ids.${k}" must be an id below vocab_size`);

@@ -8,10 +8,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
+import { writing } from '../io/disk_errors.js';
 import { COUNTS_FILE, dtypeFor, FORMAT, leBytes, META_FILE, ORDER_FILE, type DataMeta } from './format.js';
 import { dropReason, splitLong } from './sequences.js';
 import { MAX_SEQUENCES, seededPermutation } from './shuffle.js';
-import { listSources, readLines, type Skipped } from './sources.js';
+import { listSources, readLines, type LineCounts, type Skipped } from './sources.js';
 import { ShardWriter } from './writer.js';
 
 /** What prepare needs of a tokenizer (src/text/tokenizer.ts `BertTokenizer` has it). */
@@ -74,6 +75,14 @@ export interface PrepareReport {
   bytes: number;
   seconds: number;
 }
+
+/**
+ * Characters per encodeBatch call at most (besides batchLines). The tokenizer holds some 35 bytes
+ * per byte of text in flight (alignments, tokens, offsets: 600 MB for 16 MiB measured), so batches
+ * of long lines (up to sources.ts MAX_LINE_BYTES each) are cut to keep it at tens of MB; batches of
+ * ordinary sentences (1,000 lines of ~100 bytes) stay under the limit.
+ */
+const BATCH_CHARS = 256 << 10;
 
 function check(ok: boolean, msg: string): void {
   if (!ok) throw new Error(msg);
@@ -146,15 +155,18 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
   if (files.length === 0) throw new Error(`empty corpus: no text files in ${inputsText}${skipped.length ? ` (${skipped.length} skipped)` : ''}`);
   const totalBytes = files.reduce((a, f) => a + f.size, 0);
 
-  fs.mkdirSync(path.dirname(out), { recursive: true });
   // Everything is written here, next to `out` (same file system, so the final rename is atomic).
   const tmp = `${out}.partial-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp);
+  writing(tmp, () => {
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp);
+  });
 
   const dtype = dtypeFor(tok.vocabSize);
   const writer = new ShardWriter(tmp, dtype, tok.vocabSize, s.shardTokens);
   const dropped = { too_short: 0, too_unknown: 0 };
+  const lineCounts: LineCounts = { blank: 0, bad: 0, cut: 0 };
   let splitCount = 0, lines = 0;
   let bytesRead = 0; // through the last line read
   let bytesDone = 0; // through the last line written
@@ -201,13 +213,17 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
       while (inFlight.length >= s.maxInFlight) await drainOne();
     };
     let batch: string[] = [];
+    let batchChars = 0;
     for (const f of files) {
-      for await (const line of readLines(f.path, (n) => (bytesRead += n))) {
+      for await (const line of readLines(f.path, (n) => (bytesRead += n), { counts: lineCounts })) {
         lines++;
         batch.push(line);
-        if (batch.length === s.batchLines) {
+        batchChars += line.length;
+        // Also bounded in characters, so batches of very long lines keep the tokenizer's memory small.
+        if (batch.length === s.batchLines || batchChars >= BATCH_CHARS) {
           await submit(batch);
           batch = [];
+          batchChars = 0;
         }
       }
     }
@@ -240,6 +256,9 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
       num_sequences: n,
       num_tokens: writer.numTokens,
       dropped,
+      blank_lines: lineCounts.blank,
+      bad_text_lines: lineCounts.bad,
+      cut_lines: lineCounts.cut,
       split_long: splitCount,
       shards: writer.shards,
       special_ids: { cls: tok.clsId, sep: tok.sepId, pad: tok.padId, unk: tok.unkId, mask: tok.maskId },

@@ -3,6 +3,7 @@
 // buffers plus the token counts (one float64 per vocab id).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writing } from '../io/disk_errors.js';
 import { dtypeBytes, leBytes, shardName, type Dtype, type ShardMeta } from './format.js';
 
 /** Elements buffered before a write (1 MiB of uint16 tokens). */
@@ -14,7 +15,7 @@ class NumberFile<T extends Uint16Array | Int32Array | Uint32Array> {
   private n = 0;
 
   constructor(readonly file: string, private readonly buf: T) {
-    this.fd = fs.openSync(file, 'wx');
+    this.fd = writing(file, () => fs.openSync(file, 'wx'));
   }
 
   push(v: number): void {
@@ -24,7 +25,9 @@ class NumberFile<T extends Uint16Array | Int32Array | Uint32Array> {
 
   private flush(): void {
     const bytes = leBytes(this.buf.subarray(0, this.n) as T);
-    for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done);
+    writing(this.file, () => {
+      for (let done = 0; done < bytes.byteLength; ) done += fs.writeSync(this.fd, bytes, done, bytes.byteLength - done);
+    });
     this.n = 0;
   }
 
@@ -32,7 +35,7 @@ class NumberFile<T extends Uint16Array | Int32Array | Uint32Array> {
   close(): void {
     try {
       this.flush();
-      fs.fsyncSync(this.fd);
+      writing(this.file, () => fs.fsyncSync(this.fd));
     } finally {
       fs.closeSync(this.fd);
     }

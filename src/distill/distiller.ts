@@ -3,6 +3,7 @@
 import type { DistilBertConfig } from '../io/config.js';
 import type { BertForMaskedLM } from '../models/bert.js';
 import type { DistilBertForMaskedLM } from '../models/distilbert.js';
+import type { Module } from '../models/module.js';
 import { loadWeightsInto, saveDistilBert } from '../models/pretrained.js';
 import { isBool, isNumber, TRAIN_CHECKS, TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { Trainer, type StepLosses, type TrainingData } from '../train/trainer.js';
@@ -43,6 +44,10 @@ export class Distiller extends Trainer {
     };
     if (this.dparams.alpha_mse > 0) terms.loss_mse = out.loss_mse;
     return { loss: out.loss, terms };
+  }
+
+  protected override frozenModules(): Array<[string, Module]> {
+    return [['teacher', this.teacher]];
   }
 
   saveModel(dir: string): void {

@@ -41,9 +41,14 @@ async function encodeAll(tok: BertTokenizer, texts: string[], maxLength: number)
 /** fill-mask: the top-k fillers of the first [MASK] of each text. */
 export async function fillMask(model: MaskedLM, tok: BertTokenizer, texts: string[], topk = 5, o: PipelineOptions = {}):
   Promise<FillMaskResult[][]> {
-  const seqs = await encodeAll(tok, texts, o.maxLength ?? model.config.max_position_embeddings);
+  const maxLength = o.maxLength ?? model.config.max_position_embeddings;
+  const seqs = await encodeAll(tok, texts, maxLength);
   seqs.forEach((s, i) => {
-    if (!Array.prototype.includes.call(s.ids, tok.maskId)) throw new Error(`fill-mask: input ${i} has no [MASK] token: "${texts[i]}"`);
+    if (!Array.prototype.includes.call(s.ids, tok.maskId)) {
+      const t = texts[i]!;
+      throw new Error(`fill-mask: input ${i} has no [MASK] token within its first ${maxLength} tokens: ` +
+        `${JSON.stringify(t.length > 80 ? `${t.slice(0, 80)}...` : t)}`);
+    }
   });
   model.eval();
   const V = model.config.vocab_size;
@@ -111,7 +116,8 @@ export interface ClassificationResult {
 /** text-classification: the top-k labels with softmax scores (regression: the value as score). */
 export async function classifyTexts(model: SequenceClassifier, tok: BertTokenizer, texts: string[], topk = 1,
   o: PipelineOptions = {}): Promise<ClassificationResult[][]> {
-  const seqs = await encodeAll(tok, texts, o.maxLength ?? 512);
+  // Capped by the model's positions: a longer input has no position embedding (BERT's 512, a small model's fewer).
+  const seqs = await encodeAll(tok, texts, Math.min(o.maxLength ?? 512, model.config.max_position_embeddings));
   const rows = classifierLogits(model, seqs, tok.padId, o.batchSize ?? 32);
   const names = model.labels.id2label;
   if (model.labels.problemType === 'regression') return rows.map((r) => [{ label: names[0] ?? 'LABEL_0', score: r[0]! }]);

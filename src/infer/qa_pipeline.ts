@@ -37,7 +37,12 @@ export async function answerQuestions(model: QuestionAnswerer, tok: BertTokenize
       throw new TypeError(`question-answering: input ${i} must be {question: string, context: string}, got ${JSON.stringify(x)}`);
   });
   const maxLength = Math.min(o.maxLength ?? 384, model.config.max_position_embeddings);
-  const features = await qaFeatures(tok, inputs, { maxLength, docStride: o.docStride ?? Math.min(128, Math.floor(maxLength / 2)), maxQueryLength: o.maxQueryLength });
+  const docStride = o.docStride ?? Math.min(128, Math.floor(maxLength / 2));
+  // HF's 64 question tokens (a sixth of its 384), a sixth of a smaller window: a long question then
+  // still leaves the context more room than the stride (qaFeatures' rule) and windows advance by a
+  // third of it, so a long question cannot fail, nor crawl through a long context, on a small model.
+  const maxQueryLength = o.maxQueryLength ?? Math.max(1, Math.min(64, Math.floor(maxLength / 6)));
+  const features = await qaFeatures(tok, inputs, { maxLength, docStride, maxQueryLength });
   const logits = qaLogits(model, features, tok.padId, o.batchSize ?? 32);
   const best = bestAnswers(inputs, features, logits, { nBest: 20, maxAnswerLength: o.maxAnswerLength ?? 15, rankBy: 'probability' });
   return best.map((s) => (s ? { answer: s.text, score: s.probability, start: s.start, end: s.end } : { answer: '', score: 0, start: 0, end: 0 }));

@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeError, writing } from './disk_errors.js';
 
 /** One `writeSync` call is capped below 2 GiB by Node; 1 GiB chunks stay well clear of it. */
 const MAX_WRITE = 1 << 30;
@@ -25,8 +26,8 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 export function atomicWriteFile(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
   try {
+    const fd = fs.openSync(tmp, 'w');
     try {
       for (const c of chunks) writeAll(fd, c);
       // Flush to disk before the rename, or a crash could leave the new name pointing at no data.
@@ -36,8 +37,9 @@ export function atomicWriteFile(file: string, data: string | Uint8Array | readon
     }
     fs.renameSync(tmp, file);
   } catch (e) {
+    // A full disk leaves a partial temporary file; removing it also gives the space back.
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw writeError(e, file);
   }
   syncDirectory(path.dirname(file));
 }
@@ -58,20 +60,24 @@ function syncDirectory(dir: string): void {
 /**
  * Replace the directory `dir` with what `write` puts into a fresh temporary sibling, renamed into
  * place at the end: readers find the old complete directory or the new one (between the two
- * renames, briefly none). Used for fine-tuned models and training checkpoints.
+ * renames, briefly none). Used for fine-tuned models and training checkpoints. The parent is
+ * synced after the rename so the new name survives a power cut too.
  */
 export function atomicWriteDir(dir: string, write: (tmp: string) => void): void {
   const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
   try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    writing(tmp, () => fs.mkdirSync(tmp, { recursive: true }));
     write(tmp);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.renameSync(tmp, dir);
+  writing(dir, () => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  });
+  syncDirectory(path.dirname(dir));
 }
 
 /** Files of a Hugging Face tokenizer directory that travel with a model. */
@@ -82,7 +88,8 @@ export function copyTokenizerFiles(from: readonly string[], to: string): string 
   for (const dir of from) {
     const present = TOKENIZER_FILES.filter((f) => fs.existsSync(path.join(dir, f)));
     if (present.length === 0) continue;
-    for (const f of present) fs.copyFileSync(path.join(dir, f), path.join(to, f));
+    // Atomic copies: a run killed here must not leave a truncated vocabulary next to a complete model.
+    for (const f of present) atomicWriteFile(path.join(to, f), fs.readFileSync(path.join(dir, f)));
     return dir;
   }
   return null;

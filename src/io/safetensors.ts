@@ -135,7 +135,13 @@ export class SafeFile {
 
 /** Read and validate a whole safetensors file (fs.readFileSync: files up to ~2 GB). */
 export function readSafetensors(file: string): SafeFile {
-  const bytes = fs.readFileSync(file);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    // Node's messages for a missing file or one over 2 GiB do not always name it.
+    throw new Error(`${file}: cannot read (${(e as Error).message})`);
+  }
   function fail(msg: string, tensor?: string): never {
     throw new Error(`${file}: ${tensor === undefined ? '' : `tensor "${tensor}": `}${msg}`);
   }

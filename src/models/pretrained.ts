@@ -6,6 +6,7 @@ import { readModelConfig, writeBertConfig, writeDistilBertConfig, type BertConfi
 import { readSafetensors } from '../io/safetensors.js';
 import { loadStateDict, saveStateDict } from '../io/state_dict.js';
 import { BertForMaskedLM } from './bert.js';
+import { checkConfigFitsWeights } from './config_fit.js';
 import { DistilBertForMaskedLM } from './distilbert.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -30,6 +31,7 @@ function weightsPath(dir: string): string {
 
 export function loadBert(dir: string, config: BertConfig): BertForMaskedLM {
   const file = readSafetensors(weightsPath(dir));
+  checkConfigFitsWeights({ kind: 'bert', config }, join(dir, 'config.json'), file);
   const withPooler = file.tensors.has('bert.pooler.dense.weight') || file.tensors.has('pooler.dense.weight');
   const model = new BertForMaskedLM(config, withPooler);
   loadStateDict(model.params, file, { ignore: BERT_IGNORE, basePrefix: 'bert.' });
@@ -38,6 +40,7 @@ export function loadBert(dir: string, config: BertConfig): BertForMaskedLM {
 
 export function loadDistilBert(dir: string, config: DistilBertConfig): DistilBertForMaskedLM {
   const file = readSafetensors(weightsPath(dir));
+  checkConfigFitsWeights({ kind: 'distilbert', config }, join(dir, 'config.json'), file);
   const model = new DistilBertForMaskedLM(config);
   loadStateDict(model.params, file, { ignore: DISTILBERT_IGNORE, basePrefix: 'distilbert.' });
   return model;

@@ -12,6 +12,7 @@ import {
   BertForSequenceClassification, DistilBertForSequenceClassification, defaultLabels,
   type LabelConfig, type ProblemType,
 } from './classification.js';
+import { checkConfigFitsWeights } from './config_fit.js';
 import { WEIGHTS_FILE } from './pretrained.js';
 import { BertForQuestionAnswering, DistilBertForQuestionAnswering } from './qa.js';
 
@@ -117,11 +118,11 @@ function weights(dir: string): SafeFile {
   return readSafetensors(p);
 }
 
-/** Initialise every parameter from `seed`, then overwrite those the checkpoint has. */
-function initAndLoad<M extends TaskModel>(model: M, dir: string, seed: number, opts: LoadOptions, what: string): M {
+/** Initialise every parameter from `seed`, then overwrite those the checkpoint `file` has. */
+function initAndLoad<M extends TaskModel>(model: M, dir: string, file: SafeFile, seed: number, opts: LoadOptions, what: string): M {
   model.params.initialize(seed);
   try {
-    model.newlyInitialized = loadStateDict(model.params, weights(dir), opts).missing;
+    model.newlyInitialized = loadStateDict(model.params, file, opts).missing;
   } catch (e) {
     throw new Error(`loading ${what} from ${dir}: ${(e as Error).message}`);
   }
@@ -137,9 +138,11 @@ export function loadForSequenceClassification(dir: string, opts: SequenceClassif
   const c = readModelConfig(dir);
   const labels = readLabelConfig(c.raw, opts, SOURCE(dir));
   const seed = opts.seed ?? 0;
+  const file = weights(dir);
+  checkConfigFitsWeights(c, SOURCE(dir), file);
   if (c.kind === 'distilbert') {
     const model = new DistilBertForSequenceClassification(c.config, labels);
-    return initAndLoad(model, dir, seed, {
+    return initAndLoad(model, dir, file, seed, {
       ignore: [...DISTILBERT_SKIP, ...QA_HEAD], allowMissing: CLS_HEAD, basePrefix: 'distilbert.',
     }, `${model.architecture} (num_labels ${labels.numLabels})`);
   }
@@ -147,7 +150,7 @@ export function loadForSequenceClassification(dir: string, opts: SequenceClassif
   if (dropout !== null && (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)))
     throw new Error(`${SOURCE(dir)}: classifier_dropout must be null or a probability in [0, 1), got ${JSON.stringify(dropout)}`);
   const model = new BertForSequenceClassification(c.config, labels, dropout);
-  return initAndLoad(model, dir, seed, {
+  return initAndLoad(model, dir, file, seed, {
     ignore: [...BERT_SKIP, ...QA_HEAD], allowMissing: [...POOLER, /^classifier\./], basePrefix: 'bert.',
   }, `${model.architecture} (num_labels ${labels.numLabels})`);
 }
@@ -156,14 +159,16 @@ export function loadForSequenceClassification(dir: string, opts: SequenceClassif
 export function loadForQuestionAnswering(dir: string, opts: QuestionAnsweringOptions = {}): QuestionAnswerer {
   const c = readModelConfig(dir);
   const seed = opts.seed ?? 0;
+  const file = weights(dir);
+  checkConfigFitsWeights(c, SOURCE(dir), file);
   if (c.kind === 'distilbert') {
     const model = new DistilBertForQuestionAnswering(c.config);
-    return initAndLoad(model, dir, seed, {
+    return initAndLoad(model, dir, file, seed, {
       ignore: [...DISTILBERT_SKIP, ...CLS_HEAD], allowMissing: QA_HEAD, basePrefix: 'distilbert.',
     }, model.architecture);
   }
   const model = new BertForQuestionAnswering(c.config);
-  return initAndLoad(model, dir, seed, {
+  return initAndLoad(model, dir, file, seed, {
     ignore: [...BERT_SKIP, ...POOLER, /^classifier\./], allowMissing: QA_HEAD, basePrefix: 'bert.',
   }, model.architecture);
 }

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import type { Sequence } from '../infer/batching.js';
 import type { BertTokenizer } from '../text/tokenizer.js';
 import { readExamples, type ReadOptions } from './data.js';
-import type { QaInput } from './qa_features.js';
 
 /** Content tokens of each text (the tokenizer's [CLS]/[SEP] removed). */
 async function contentIds(tok: BertTokenizer, texts: string[]): Promise<number[][]> {
@@ -46,25 +45,4 @@ export function readTexts(file: string, read: ReadOptions = {}): string[] {
     : readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
   if (texts.length === 0) throw new Error(`${file}: no inputs (empty file)`);
   return texts;
-}
-
-/** Question-answering inputs: one JSON object {"question", "context"} per non-empty line. */
-export function readQaInputs(file: string): QaInput[] {
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const out: QaInput[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: not JSON (${(e as Error).message}); write one {"question": ..., "context": ...} a line`);
-    }
-    const r = v as Record<string, unknown>;
-    if (typeof r?.question !== 'string' || typeof r.context !== 'string')
-      throw new Error(`${file}:${i + 1}: needs string fields "question" and "context"`);
-    out.push({ question: r.question, context: r.context });
-  });
-  if (out.length === 0) throw new Error(`${file}: no inputs (empty file)`);
-  return out;
 }

@@ -89,7 +89,12 @@ export function finetuneLoop(model: Module, train: Sequence[], padId: number, p:
         return l.item();
       });
       if (!Number.isFinite(loss)) throw new Error(`fine-tuning loss is ${loss} at epoch ${epoch + 1}, batch ${b + 1}; lower --learning-rate`);
-      opt.update(learningRate(schedule, opt.step));
+      const norm = opt.update(learningRate(schedule, opt.step));
+      if (!Number.isFinite(norm)) {
+        const at = model.params.firstNonFinite('grad');
+        throw new Error(`fine-tuning gradient norm is ${norm} at epoch ${epoch + 1}, batch ${b + 1}` +
+          `${at ? ` (first in ${at.name}, element ${at.index} = ${at.value})` : ''}; no update was applied; lower --learning-rate`);
+      }
       model.params.zeroGrad();
       sum += loss;
       hooks.onStep?.(epoch * perEpoch + b + 1, total, loss);

@@ -122,6 +122,22 @@ export class ParamStore {
     }
   }
 
+  /**
+   * The first parameter (in store order) whose values (`data`) or gradient (`grad`) hold a NaN or
+   * an infinity, with the element index and value; null when all are finite. For error messages
+   * that must say where a divergence started.
+   */
+  firstNonFinite(which: 'data' | 'grad'): { name: string; index: number; value: number } | null {
+    const buf = which === 'data' ? this.data : this.grad;
+    if (!buf) return null;
+    for (const e of this.entries)
+      for (let i = 0; i < e.size; i++) {
+        const v = buf[e.offset + i]!;
+        if (!Number.isFinite(v)) return { name: e.name, index: i, value: v };
+      }
+    return null;
+  }
+
   /** Mask with 1 where weight decay applies, 0 elsewhere, in the flat layout. */
   decayMask(): Uint8Array {
     const m = new Uint8Array(this.size);

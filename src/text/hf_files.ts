@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { postProcessorSpecialIds } from './post_processor.js';
 import { SPECIAL_TOKENS } from './vocab.js';
 
 /** transformers class named in tokenizer_config.json; both load the same WordPiece files. */
@@ -63,8 +64,12 @@ export function readTokenizerConfig(dir: string): Partial<BertTokenizerSettings>
   return out;
 }
 
-/** Parsed tokenizer.json: the model type (we need WordPiece) and the BertNormalizer switches if it has one. */
-export function inspectTokenizerJson(json: string, source: string): { modelType: unknown; settings: Partial<BertTokenizerSettings> } {
+/**
+ * Parsed tokenizer.json: the model type (we need WordPiece), the BertNormalizer switches if it has
+ * one, and the special-token ids its post-processor adds (checked: post_processor.ts).
+ */
+export function inspectTokenizerJson(json: string, source: string):
+  { modelType: unknown; settings: Partial<BertTokenizerSettings>; specialIds: number[] } {
   let obj: unknown;
   try {
     obj = JSON.parse(json);
@@ -72,6 +77,10 @@ export function inspectTokenizerJson(json: string, source: string): { modelType:
     throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
   }
   if (!isObject(obj) || !isObject(obj.model)) throw new Error(`${source}: not a tokenizers JSON file (no "model")`);
+  const m = obj.model;
+  // The crate loads a WordPiece whose unk_token is not in its vocabulary, then fails every encode.
+  if (m.type === 'WordPiece' && !(typeof m.unk_token === 'string' && isObject(m.vocab) && Object.hasOwn(m.vocab, m.unk_token)))
+    throw new Error(`${source}: model.unk_token ${JSON.stringify(m.unk_token)} is not in model.vocab; a WordPiece vocabulary needs its unknown token`);
   const settings: Partial<BertTokenizerSettings> = {};
   const n = obj.normalizer;
   if (isObject(n) && n.type === 'BertNormalizer') {
@@ -79,7 +88,7 @@ export function inspectTokenizerJson(json: string, source: string): { modelType:
     if (typeof n.strip_accents === 'boolean' || n.strip_accents === null) settings.stripAccents = n.strip_accents;
     if (typeof n.handle_chinese_chars === 'boolean') settings.handleChineseChars = n.handle_chinese_chars;
   }
-  return { modelType: obj.model.type, settings };
+  return { modelType: obj.model.type, settings, specialIds: postProcessorSpecialIds(obj.post_processor, source) };
 }
 
 /** tokenizer_config.json text, keys sorted as transformers writes them. */

@@ -133,7 +133,7 @@ export class BertTokenizer {
   private tokensCache: readonly string[] | undefined;
 
   /** Use `fromDir` / `fromVocab` / `fromTokens`. Sets no truncation or padding: the data pipeline cuts long sequences itself (SPEC §4). */
-  private constructor(tk: Tokenizer, settings: BertTokenizerSettings, source: string) {
+  private constructor(tk: Tokenizer, settings: BertTokenizerSettings, private readonly source: string) {
     tk.disableTruncation();
     tk.disablePadding();
     // Look the special tokens up before registering them below: adding a missing one would append it as a new id.
@@ -148,6 +148,9 @@ export class BertTokenizer {
     // Special tokens are "added tokens" as in HF's bert-base-uncased tokenizer.json: "[MASK]" in the
     // text is matched whole, never lowercased or split; re-adding ones already registered is a no-op.
     tk.addAddedTokens(Object.values(SPECIAL_TOKENS).map((t) => new AddedToken(t, true, { normalized: false })));
+    // Checked here, not on first use: ids outside a dense 0..n-1 range (a damaged tokenizer.json)
+    // would otherwise surface later as an out-of-range id in decode or an embedding lookup.
+    this.tokensCache = Object.freeze(tokensFromRecord(tk.getVocab(true), source));
     this.vocabSize = tk.getVocabSize(true);
     ({ pad: this.padId, unk: this.unkId, cls: this.clsId, sep: this.sepId, mask: this.maskId } = ids);
     this.specialIdSet = new Set(Object.values(ids));
@@ -210,7 +213,7 @@ export class BertTokenizer {
 
   /** Load tokenizer.json text (must hold a WordPiece model); `config` fills settings the JSON lacks. */
   static fromJson(json: string, config: Partial<BertTokenizerSettings> = {}, source = 'tokenizer.json'): BertTokenizer {
-    const { modelType, settings: fromNormalizer } = inspectTokenizerJson(json, source);
+    const { modelType, settings: fromNormalizer, specialIds } = inspectTokenizerJson(json, source);
     if (modelType !== 'WordPiece') throw new Error(`${source}: model type ${JSON.stringify(modelType)} is not WordPiece; only BERT WordPiece tokenizers are supported`);
     let tk: Tokenizer;
     try {
@@ -228,13 +231,17 @@ export class BertTokenizer {
       }
     }
     if (tk.getDecoder() === null) tk.setDecoder(wordPieceDecoder('##', true));
-    return new BertTokenizer(tk, settings, source);
+    const tok = new BertTokenizer(tk, settings, source);
+    const outside = specialIds.find((id) => id >= tok.vocabSize);
+    if (outside !== undefined)
+      throw new Error(`${source}: post_processor adds id ${outside}, outside the vocabulary of ${tok.vocabSize} tokens; re-save the tokenizer`);
+    return tok;
   }
 
   /** `[CLS] text [SEP]`, or `[CLS] text [SEP] pair [SEP]` with type ids 0…0 1…1. No truncation, no padding. */
   async encode(text: string, pair?: string): Promise<Encoded> {
     if (typeof text !== 'string' || (pair !== undefined && typeof pair !== 'string')) throw new TypeError('encode: text and pair must be strings');
-    const e = await this.tk.encode(text, pair ?? null);
+    const e = await this.binding(() => this.tk.encode(text, pair ?? null));
     const typeIds = e.getTypeIds();
     const maps = [codePointIndex(text), pair === undefined ? null : codePointIndex(pair)];
     const offsets = e.getOffsets().map(([a, b], i): [number, number] => {
@@ -250,8 +257,17 @@ export class BertTokenizer {
   async encodeBatch(texts: readonly string[]): Promise<number[][]> {
     if (texts.length === 0) return [];
     if (!texts.every((t) => typeof t === 'string')) throw new TypeError('encodeBatch: every text must be a string');
-    const encodings = await this.tk.encodeBatch([...texts]);
+    const encodings = await this.binding(() => this.tk.encodeBatch([...texts]));
     return encodings.map((e) => e.getIds());
+  }
+
+  /** A call into the Rust binding; its errors come from the loaded files, so they name them. */
+  private async binding<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (e) {
+      throw new Error(`${this.source}: the tokenizer failed (${(e as Error).message}); check or re-save the tokenizer files`);
+    }
   }
 
   /**

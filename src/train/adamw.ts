@@ -29,12 +29,17 @@ export class AdamW {
     this.decayMask = params.decayMask();
   }
 
-  /** One update with learning rate `lr` (from the schedule); returns the pre-clip gradient norm. */
+  /**
+   * One update with learning rate `lr` (from the schedule); returns the pre-clip gradient norm.
+   * A NaN or infinite norm applies nothing (parameters, moments and step count stay as they were):
+   * one such update would turn every parameter into NaN, and the caller decides what to do.
+   */
   update(lr = this.config.lr): number {
     const grad = this.params.grad;
     if (!grad) throw new Error('AdamW.update: the model has no gradients (call enableGrad and backward first)');
     const c = this.config;
     const norm = native.gradNorm(grad, grad.length);
+    if (!Number.isFinite(norm)) return norm;
     const clip = c.max_grad_norm > 0 && Number.isFinite(c.max_grad_norm) ? c.max_grad_norm / (norm + 1e-6) : 1;
     this.step++;
     this.params.touch();

@@ -2,8 +2,10 @@
 // train / step / optimize / iter / end_epoch): length-grouped batches, dynamic masking, gradient
 // accumulation, AdamW with clipping and the linear schedule, metrics, atomic checkpoints, exact
 // resume and the NaN guard. Subclasses only say what the loss is and how the model is saved.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { atomicWriteFile } from '../io/atomic.js';
+import { writing } from '../io/disk_errors.js';
 import { epochBatches, collate, lengthGroups } from '../data/batches.js';
 import { prepareBatchMlm, tokenWeights, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../distill/masking.js';
 import type { Module } from '../models/module.js';
@@ -11,7 +13,10 @@ import { arena } from '../tensor/arena.js';
 import { weightedSum } from '../tensor/ops.js';
 import { backward, type Tensor } from '../tensor/tensor.js';
 import { AdamW } from './adamw.js';
-import { listCheckpoints, loadOptimizer, readTrainerState, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import {
+  checkpointProblem, checkpointsDir, listCheckpoints, loadOptimizer, newestUsableCheckpoint, readTrainerState, removeStaleTemporaries,
+  saveCheckpoint, type TrainerState,
+} from './checkpoint.js';
 import type { TrainParams } from './params.js';
 import { deriveSeed, Rng } from './rng.js';
 import { learningRate, warmupSteps, type LinearSchedule } from './schedule.js';
@@ -55,6 +60,8 @@ export abstract class Trainer {
   readonly totalSteps: number;
   state: TrainerState;
   lastCheckpoint: string | null = null;
+  /** Receives notes that do not stop the run (damaged checkpoints passed over, leftovers removed); stderr by default. */
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
   private checkpointStep = -1;
   private readonly groups: Int32Array;
   private readonly weights: Float64Array;
@@ -111,26 +118,53 @@ export abstract class Trainer {
     this.model.train();
     return arena.reuse(() => {
       const { loss, terms } = this.loss(batch);
-      for (const [name, v] of Object.entries(terms))
-        if (!Number.isFinite(v))
-          throw new Error(`${name} is ${v} at optimizer step ${this.state.step + 1} (micro-batch ${this.state.micro_step + 1}); ` +
-            `no update was applied. Last good checkpoint: ${this.lastCheckpoint ?? 'none written yet'}. ` +
-            'Lower --learning-rate or check the data and the teacher.');
+      // The total `loss` goes last: the term that diverged (loss_ce, loss_cos, ...) is what to name.
+      const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v)).sort(([a], [b]) => Number(a === 'loss') - Number(b === 'loss'));
+      if (bad.length > 0) {
+        const [[name, v], ...also] = bad as [[string, number], ...Array<[string, number]>];
+        const param = this.nonFiniteParameter();
+        throw new Error(`${name} is ${v} at optimizer step ${this.state.step + 1} (micro-batch ${this.state.micro_step + 1})` +
+          `${also.length ? ` (so is ${also.map(([k]) => k).join(', ')})` : ''}${param ? `; ${param}` : ''}; no update was applied. ` +
+          `${this.resumePoint()} Lower --learning-rate or check the data and the teacher.`);
+      }
       backward(weightedSum([[loss, 1 / this.params.gradient_accumulation_steps]]));
       return terms;
     });
   }
 
   /** Clip, AdamW update at the scheduled learning rate, zero the gradients; returns [lr, grad norm]. */
-  optimize(): [number, number] {
+  optimize(terms: Record<string, number> = {}): [number, number] {
     const lr = learningRate(this.schedule, this.state.step);
     const norm = this.opt.update(lr);
-    if (!Number.isFinite(norm))
-      throw new Error(`gradient norm is ${norm} at optimizer step ${this.state.step + 1}; parameters were not updated. ` +
-        `Last good checkpoint: ${this.lastCheckpoint ?? 'none written yet'}.`);
+    if (!Number.isFinite(norm)) {
+      // Finite loss terms with a non-finite gradient: an overflow inside backward. Name where it starts.
+      const bad = this.model.params.firstNonFinite('grad');
+      const logged = Object.entries(terms).map(([k, v]) => `${k} ${v}`).join(', ');
+      throw new Error(`gradient norm is ${norm} at optimizer step ${this.state.step + 1}` +
+        `${bad ? `: the gradient of parameter ${bad.name} holds ${bad.value} (element ${bad.index}), the first non-finite one` : ''}` +
+        `${logged ? `; the loss terms were finite (${logged})` : ''}; parameters were not updated. ${this.resumePoint()}`);
+    }
     this.model.params.zeroGrad();
     this.state.step++;
     return [lr, norm];
+  }
+
+  /** Modules the loss reads but training does not update (the teacher), by role, for NaN reports. */
+  protected frozenModules(): Array<[string, Module]> {
+    return [];
+  }
+
+  /** "parameter X holds NaN (element i)" for the first non-finite weight of the model or a frozen module, or null. */
+  private nonFiniteParameter(): string | null {
+    for (const [role, m] of [['', this.model], ...this.frozenModules()] as Array<[string, Module]>) {
+      const bad = m.params.firstNonFinite('data');
+      if (bad) return `${role ? `${role} ` : ''}parameter ${bad.name} holds ${bad.value} (element ${bad.index})`;
+    }
+    return null;
+  }
+
+  private resumePoint(): string {
+    return this.lastCheckpoint ? `Last good checkpoint (resume point): ${this.lastCheckpoint}.` : 'No checkpoint was written yet.';
   }
 
   saveCheckpoint(): string {
@@ -140,10 +174,29 @@ export abstract class Trainer {
     return this.lastCheckpoint;
   }
 
-  /** Continue from a checkpoint directory (or the newest under OUT/checkpoints when `true`). */
-  resume(from: string | true): string {
-    const dir = from === true ? listCheckpoints(this.out).pop() : from;
-    if (!dir) throw new Error(`--resume: no checkpoint under ${join(this.out, 'checkpoints')}; start without --resume`);
+  /**
+   * Continue from a checkpoint directory, or (`true`) from the newest usable one under
+   * OUT/checkpoints: a damaged newer one (torn, corrupted, incomplete) is reported through `warn`
+   * and the previous one used. With `true` and no checkpoint at all, the run starts from step 0
+   * (a crash before the first checkpoint) and null is returned, so "always --resume" restarts work.
+   */
+  resume(from: string | true): string | null {
+    let dir: string;
+    if (from === true) {
+      const found = newestUsableCheckpoint(this.out, this.warn);
+      if (!found) {
+        const root = checkpointsDir(this.out);
+        if (listCheckpoints(this.out).length > 0)
+          throw new Error(`--resume: no usable checkpoint under ${root} (reasons above); remove them to start from step 0, or resume from a copy`);
+        this.warn(`--resume: no checkpoint under ${root} yet; starting from step 0`);
+        return null;
+      }
+      dir = found;
+    } else {
+      const why = checkpointProblem(from);
+      if (why) throw new Error(`${from}: cannot resume from this checkpoint: ${why}; pass an older one, or --resume alone for the newest usable one`);
+      dir = from;
+    }
     const state = readTrainerState(dir);
     for (const [k, v] of Object.entries(this.recorded))
       if (JSON.stringify(state.params[k]) !== JSON.stringify(v))
@@ -156,7 +209,25 @@ export abstract class Trainer {
     this.state = state;
     this.lastCheckpoint = dir;
     this.checkpointStep = state.step;
+    this.trimMetrics(state.step);
     return dir;
+  }
+
+  /**
+   * Keep the metrics.jsonl lines of steps up to `step`: later ones were logged after the checkpoint
+   * resumed from and are logged again; a line torn by a kill mid-append goes too.
+   */
+  private trimMetrics(step: number): void {
+    const file = join(this.out, 'metrics.jsonl');
+    if (!existsSync(file)) return;
+    const kept = readFileSync(file, 'utf8').split('\n').filter((line) => {
+      try {
+        return (JSON.parse(line) as StepLog).step <= step;
+      } catch {
+        return false;
+      }
+    });
+    atomicWriteFile(file, kept.map((l) => `${l}\n`).join(''));
   }
 
   /** Load model weights from a checkpoint directory written by saveModel. */
@@ -167,7 +238,8 @@ export abstract class Trainer {
    * step's log line; lines are also appended to OUT/metrics.jsonl every log_interval steps.
    */
   train(onStep: (log: StepLog) => void = () => {}): void {
-    mkdirSync(this.out, { recursive: true });
+    writing(this.out, () => mkdirSync(this.out, { recursive: true }));
+    for (const p of removeStaleTemporaries(this.out)) this.warn(`removed ${p}, left by an interrupted run`);
     const metrics = join(this.out, 'metrics.jsonl');
     const p = this.params, accum = p.gradient_accumulation_steps;
     const sums: Record<string, number> = {};
@@ -189,7 +261,7 @@ export abstract class Trainer {
         // Gradients accumulate over micro-batches; checkpoints fall on optimizer steps only, so a
         // resume never has to restore half-accumulated gradients.
         if (this.state.micro_step % accum !== 0) continue;
-        const [lr, norm] = this.optimize();
+        const [lr, norm] = this.optimize(sums);
         const secs = (performance.now() - t0) / 1000;
         const log: StepLog = {
           step: this.state.step, total_steps: this.totalSteps, epoch: this.state.epoch, ...sums, lr, grad_norm: norm,
@@ -198,7 +270,7 @@ export abstract class Trainer {
         for (const k of Object.keys(sums)) sums[k] = 0;
         tokens = 0;
         t0 = performance.now();
-        if (this.state.step % p.log_interval === 0) appendFileSync(metrics, JSON.stringify(log) + '\n');
+        if (this.state.step % p.log_interval === 0) writing(metrics, () => appendFileSync(metrics, JSON.stringify(log) + '\n'));
         if ((p.checkpoint_interval > 0 && this.state.step % p.checkpoint_interval === 0) || epochEnded) {
           this.saveCheckpoint();
           epochEnded = false;
