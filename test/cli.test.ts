@@ -1,5 +1,5 @@
 // The `distil` CLI: --help lists the commands, bad flags fail with a clear message, and the demo
-// runs a forward pass and distillation steps on a tiny random model.
+// runs end to end (at a tiny budget) on the embedded teacher, and resumes.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -17,19 +17,30 @@ test('distil --help lists the commands', () => {
 });
 
 test('a bad flag value is rejected with the flag named', () => {
-  const r = cli('demo', '--layers', 'x');
+  const r = cli('demo', '--steps', 'x');
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /--layers must be an integer/);
+  assert.match(r.stderr, /--steps must be an integer/);
 });
 
-test('distil demo runs a tiny teacher and student and the loss falls', () => {
-  const r = cli('demo', '--layers', '2', '--hidden', '32', '--heads', '2', '--batch', '2', '--seq-len', '16', '--steps', '3');
+test('distil demo: distils the embedded teacher, fine-tunes both on MR, prints the table, writes the report, resumes', async () => {
+  const { existsSync, mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const out = join(mkdtempSync(join(tmpdir(), 'distil-demo-')), 'demo');
+  const args = ['demo', '--out', out, '--steps', '2', '--batch-size', '8', '--epochs', '1'];
+  const r = cli(...args);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /BertForMaskedLM \(teacher\): 2 layers/);
-  assert.match(r.stdout, /logits +\[2, 16, 30522\]/);
-  const losses = [...r.stdout.matchAll(/step \d: loss ([\d.]+)/g)].map((m) => Number(m[1]));
-  assert.equal(losses.length, 3);
-  assert.ok(losses[2]! < losses[0]!, `loss did not fall: ${losses}`);
+  assert.match(r.stdout, /% of teacher/);
+  assert.match(r.stdout, /BERT teacher +6 +12\.\dM/);
+  assert.match(r.stdout, /DistilBERT: triple loss, teacher init +3 +\d+\.\dM/);
+  assert.match(r.stdout, /student is [\d.]+x as fast/);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(html, /<svg/);
+  assert.match(html, /MR \(movie reviews\) acc\. %/);
+  for (const f of ['mlm/teacher.json', 'mlm/triple.json', 'finetune/teacher/mr-s1.json', 'finetune/triple/mr-s1.json', 'speed.json'])
+    assert.ok(existsSync(join(out, f)), f);
+  const again = cli(...args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal([...again.stdout.matchAll(/done earlier/g)].length, 12, again.stdout);
 });
 
 test('training options: --options-file values apply, unknown keys and bad values are errors naming the key', async () => {

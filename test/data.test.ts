@@ -211,6 +211,13 @@ test('Progress: redraws in place on a terminal, prints lines elsewhere', () => {
   assert.ok(tty.at(-1)!.endsWith('\n'));
   assert.equal(log.length, 3, log.join(''));
   assert.match(log[1]!, /^prepare +6\.0%  6\.0 MB \/ 100\.0 MB  1\.0 MB\/s  7 seq  ETA 1m34s  6s elapsed\n$/);
+  // A resumed run: the 500 steps done before the start are not part of the rate.
+  const lines: string[] = [];
+  t = 0;
+  const r = new Progress({ total: 1000, unit: 'steps', stream: { write: (s) => lines.push(s) }, now: () => t, initial: 500 });
+  t = 10_000;
+  r.update(520);
+  assert.match(lines[0]!, /52\.0%  520 steps \/ 1,000 steps  2\.0 steps\/s  ETA 4m00s  10s elapsed/);
 });
 
 test('the real BERT tokenizer: ids of [CLS] text [SEP], [UNK] counting, odd Unicode', async () => {

@@ -102,6 +102,26 @@ test('init-student copies the listed teacher layers, embeddings and MLM head exa
   assert.throws(() => initStudent(join(FIXTURES, 'tiny-bert'), tmp(), [0, 4]), /not a layer of the 4-layer teacher/);
 });
 
+test('init-student --random: the same shape as the copied student, fresh weights from the seed', () => {
+  const teacher = loadMaskedLM(join(FIXTURES, 'tiny-bert'));
+  const a = tmp(), b = tmp(), c = tmp();
+  const report = initStudent(join(FIXTURES, 'tiny-bert'), a, undefined, 7);
+  initStudent(join(FIXTURES, 'tiny-bert'), b, undefined, 7);
+  initStudent(join(FIXTURES, 'tiny-bert'), c, undefined, 8);
+  const [ra, rb, rc] = [a, b, c].map((d) => loadMaskedLM(d));
+  assert.ok(ra instanceof DistilBertForMaskedLM && teacher instanceof BertForMaskedLM);
+  assert.equal(report.copied.length, 0);
+  assert.equal(ra.config.n_layers, 2);
+  assert.deepEqual(ra.params.names(), rb!.params.names());
+  assert.deepEqual(ra.params.data, rb!.params.data, 'same seed, same weights');
+  assert.notDeepEqual(ra.params.data, rc!.params.data, 'another seed, other weights');
+  const q = ra.params.view('distilbert.transformer.layer.0.attention.q_lin.weight');
+  const std = Math.sqrt(q.reduce((s, v) => s + v * v, 0) / q.length);
+  assert.ok(Math.abs(std - ra.config.initializer_range) < 0.1 * ra.config.initializer_range, `init std ${std}`);
+  assert.notDeepEqual(q, teacher.params.view('bert.encoder.layer.0.attention.self.query.weight'));
+  assert.ok(ra.params.view('distilbert.transformer.layer.0.sa_layer_norm.weight').every((v) => v === 1));
+});
+
 /** In-memory training data of random sequences (lengths 12..30) over the tiny vocabulary. */
 function randomData(n: number, seed: number): TrainingData {
   const rng = new Rng(seed);

@@ -41,7 +41,7 @@ for (const mode of ['default', 'restrict'] as const) {
     const out = tripleLoss(student, teacher, batch, config(mode === 'restrict'));
     const want = golden[mode];
     for (const k of ['loss_ce', 'loss_mlm', 'loss_cos', 'loss_mse'] as const)
-      assert.ok(Math.abs(out[k] - want[k]) <= 1e-5 * Math.max(1, Math.abs(want[k])), `${k}: ${out[k]} vs ${want[k]}`);
+      assert.ok(Math.abs(out[k]! - want[k]) <= 1e-5 * Math.max(1, Math.abs(want[k])), `${k}: ${out[k]} vs ${want[k]}`);
     assert.ok(Math.abs(out.loss.item() - want.loss) < 1e-4, `loss ${out.loss.item()} vs ${want.loss}`);
     backward(out.loss);
     let worst = { name: '', rel: 0 };
@@ -54,6 +54,30 @@ for (const mode of ['default', 'restrict'] as const) {
     console.log(`# ${mode}: worst relative gradient error ${worst.rel.toExponential(2)} (${worst.name})`);
   });
 }
+
+test('ablations: a term with weight 0 is skipped, the others keep their PyTorch values', () => {
+  const want = golden.default;
+  const cases: Array<[Partial<TripleLossConfig>, Array<'loss_ce' | 'loss_cos' | 'loss_mse'>]> = [
+    [{ alpha_ce: 0, alpha_mse: 0 }, ['loss_ce', 'loss_mse']], // only MLM targets projected
+    [{ alpha_cos: 0 }, ['loss_cos']],
+    [{ alpha_ce: 0, alpha_cos: 0, alpha_mse: 0 }, ['loss_ce', 'loss_cos', 'loss_mse']], // MLM alone: no teacher pass
+  ];
+  for (const [change, skipped] of cases) {
+    const { teacher, student } = models();
+    const cfg = { ...config(false), ...change };
+    const out = tripleLoss(student, teacher, batch, cfg);
+    let total = 0;
+    for (const [k, a] of [['loss_ce', cfg.alpha_ce], ['loss_mlm', cfg.alpha_mlm], ['loss_cos', cfg.alpha_cos], ['loss_mse', cfg.alpha_mse]] as const) {
+      if ((skipped as string[]).includes(k)) {
+        assert.equal(out[k], null, `${k} skipped with ${JSON.stringify(change)}`);
+        continue;
+      }
+      assert.ok(Math.abs(out[k]! - want[k]) <= 1e-5 * Math.max(1, Math.abs(want[k])), `${k}: ${out[k]} vs ${want[k]} with ${JSON.stringify(change)}`);
+      total += a * want[k];
+    }
+    assert.ok(Math.abs(out.loss.item() - total) < 1e-4, `loss ${out.loss.item()} vs ${total} with ${JSON.stringify(change)}`);
+  }
+});
 
 test('5 AdamW steps with clipping reproduce the PyTorch losses, grad norms and final weights', () => {
   const adam = JSON.parse(readFileSync(join(FIXTURES, 'adamw.json'), 'utf8'));

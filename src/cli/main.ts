@@ -3,8 +3,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { registerCorpus } from './corpus.js';
 import { registerDatasets } from './datasets.js';
-import { runDemo } from './demo.js';
+import { EMBEDDED_TEACHER, runDemo, type DemoOptions } from './demo.js';
 import { registerExport } from './export.js';
+import { registerReport } from './report.js';
 import { registerPrepare } from './prepare.js';
 import { registerPrune } from './prune.js';
 import { registerTaskCommands } from './tasks.js';
@@ -25,20 +26,21 @@ const program = new Command()
 
 program
   .command('demo')
-  .description('forward pass of a small random BERT teacher and DistilBERT student, then a few distillation steps')
-  .option('--layers <n>', 'teacher layers (the student gets half)', int('--layers'), 4)
-  .option('--hidden <n>', 'hidden size', int('--hidden'), 256)
-  .option('--heads <n>', 'attention heads', int('--heads'), 4)
-  .option('--batch <n>', 'batch size', int('--batch'), 4)
-  .option('--seq-len <n>', 'sequence length', int('--seq-len'), 128)
-  .option('--steps <n>', 'distillation steps to run', int('--steps', 0), 5)
-  .action((o) => runDemo(o));
+  .description('distil the embedded teacher into a student for a few minutes, fine-tune both on MR, print the comparison and write an HTML report')
+  .option('--teacher <dir>', 'BERT teacher directory', EMBEDDED_TEACHER)
+  .option('--out <dir>', 'work directory (a finished step there is reused)', 'runs/demo')
+  .option('--steps <n>', 'distillation optimizer steps', int('--steps'), 150)
+  .option('--batch-size <n>', 'sequences per distillation step', int('--batch-size'), 64)
+  .option('--epochs <n>', 'fine-tuning epochs on MR', int('--epochs'), 3)
+  .option('--fresh', 'start over: delete --out first', false)
+  .action((o: DemoOptions) => runDemo(o));
 
 registerPrepare(program);
 registerTrainCommands(program);
 registerDatasets(program);
 registerCorpus(program);
 registerExport(program);
+registerReport(program);
 registerTaskCommands(program);
 registerPrune(program);
 

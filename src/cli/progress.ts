@@ -17,6 +17,8 @@ export interface ProgressOptions {
   logEveryMs?: number;
   /** Clock in ms (tests). */
   now?: () => number;
+  /** Amount already done when the bar starts (the steps of a resumed run), left out of the rate. */
+  initial?: number;
 }
 
 const BAR = 24;
@@ -41,6 +43,7 @@ export class Progress {
   private readonly logEveryMs: number;
   private readonly now: () => number;
   private readonly start: number;
+  private readonly initial: number;
   private last = -Infinity;
   private lastDone = 0;
   private lastExtra: string | undefined;
@@ -56,6 +59,7 @@ export class Progress {
     this.logEveryMs = o.logEveryMs ?? 5000;
     this.now = o.now ?? (() => performance.now());
     this.start = this.now();
+    this.initial = o.initial ?? 0;
   }
 
   /** Report `done` units so far (cumulative) and optional extra text such as "1,234 seq". */
@@ -90,7 +94,9 @@ export class Progress {
 
   private line(done: number, extra: string | undefined, t: number): string {
     const secs = (t - this.start) / 1000;
-    const rate = secs > 0 ? done / secs : 0;
+    // Amounts done before this bar started (a resumed run) are not part of the rate; nor is the
+    // first half second, when one batch would read as an absurd rate.
+    const rate = secs >= 0.5 ? (done - this.initial) / secs : 0;
     const parts: string[] = [];
     if (this.label) parts.push(this.label);
     if (this.total > 0) {

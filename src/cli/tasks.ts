@@ -141,8 +141,9 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--student <dir>', 'student model directory')
     .option('--input <file>', 'one text a line, or a .tsv/.csv/.jsonl (default: the MR dev split of distil datasets)')
     .option('--no-ort', 'skip onnxruntime-node')
+    .option('--out <file>', 'also write the figures as JSON here')
     .addOption(precisionOption('infer'))
-    .action(async (o: { teacher: string; student: string; input?: string; ort: boolean; precision: Precision }) => {
+    .action(async (o: { teacher: string; student: string; input?: string; ort: boolean; out?: string; precision: Precision }) => {
       setPrecision(o.precision);
       const input = o.input ?? join(projectRoot(), 'assets', 'datasets', 'mr', 'dev.tsv');
       const r = await benchSpeed({ teacher: o.teacher, student: o.student, input, ort: o.ort });
@@ -153,5 +154,6 @@ export function registerTaskCommands(program: Command): void {
           `${row.ms_per_line.toFixed(2).padStart(9)} ${(row.ort_seconds?.toFixed(2) ?? '-').padStart(8)} ` +
           `${(row.ort_seconds ? (row.seconds / row.ort_seconds).toFixed(2) : '-').padStart(9)}`);
       console.log(`student is ${r.speedup.toFixed(2)}x faster than the teacher (the paper: 1.63x, 668 s vs 410 s on STS-B)`);
+      if (o.out) writeFileSync(o.out, JSON.stringify({ input, precision: o.precision, ...r }, null, 2) + '\n');
     });
 }

@@ -25,7 +25,7 @@ function progressHooks(label: string): RunOptions {
   return {
     onStart: (t) => {
       if (t.state.step > 0) console.log(`resumed from ${t.lastCheckpoint} at step ${t.state.step}`);
-      bar = new Progress({ total: t.totalSteps, unit: 'steps', label });
+      bar = new Progress({ total: t.totalSteps, unit: 'steps', label, initial: t.state.step });
       bar.update(t.state.step);
     },
     onStep: (log, t) => {
@@ -43,10 +43,13 @@ export function registerTrainCommands(program: Command): void {
     .requiredOption('--teacher <dir>', 'Hugging Face BertForMaskedLM directory')
     .requiredOption('--out <dir>', 'where to write the student (config.json, model.safetensors, tokenizer files)')
     .option('--layers <list>', 'teacher layers to copy, e.g. 0,2,4,7,9,11 (default: half the layers, every other one)')
-    .action((o: { teacher: string; out: string; layers?: string }) => {
-      const report = initStudent(o.teacher, o.out, o.layers ? parseLayers(o.layers) : undefined);
-      console.log(`student: ${report.config.n_layers} layers from teacher layers [${report.layers.join(', ')}], ` +
-        `${report.copied.length} tensors copied -> ${o.out}`);
+    .option('--random', 'same shape, random weights instead of the teacher\'s (the random-initialisation ablation)')
+    .option('--seed <n>', 'seed of --random', (v) => positive('--seed', v, 0), 42)
+    .action((o: { teacher: string; out: string; layers?: string; random?: boolean; seed: number }) => {
+      const report = initStudent(o.teacher, o.out, o.layers ? parseLayers(o.layers) : undefined, o.random ? o.seed : undefined);
+      console.log(o.random
+        ? `student: ${report.config.n_layers} layers, random weights (seed ${o.seed}) -> ${o.out}`
+        : `student: ${report.config.n_layers} layers from teacher layers [${report.layers.join(', ')}], ${report.copied.length} tensors copied -> ${o.out}`);
     });
 
   addParamFlags(

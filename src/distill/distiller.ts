@@ -39,10 +39,9 @@ export class Distiller extends Trainer {
 
   loss(batch: MaskedBatch): StepLosses {
     const out = tripleLoss(this.student, this.teacher, batch, this.dparams);
-    const terms: Record<string, number> = {
-      loss: out.loss.item(), loss_ce: out.loss_ce, loss_mlm: out.loss_mlm, loss_cos: out.loss_cos,
-    };
-    if (this.dparams.alpha_mse > 0) terms.loss_mse = out.loss_mse;
+    // Terms with weight 0 are not computed (null) and not logged.
+    const terms: Record<string, number> = { loss: out.loss.item() };
+    for (const k of ['loss_ce', 'loss_mlm', 'loss_cos', 'loss_mse'] as const) if (out[k] !== null) terms[k] = out[k];
     return { loss: out.loss, terms };
   }
 

@@ -72,13 +72,23 @@ export function initStudentFrom(teacher: BertForMaskedLM, layers: number[]): { s
   return { student, report: { layers, copied: map, config } };
 }
 
-/** Read the teacher directory, write the student directory (with the teacher's tokenizer files). */
-export function initStudent(teacherDir: string, outDir: string, layers?: number[]): InitStudentReport {
+/**
+ * Read the teacher directory, write the student directory (with the teacher's tokenizer files).
+ * With `randomSeed`, the student has the same shape but random weights (the initializer of
+ * modeling_distilbert.py: normal(0, initializer_range), LayerNorm 1/0): the paper's Table 4
+ * "random weights initialization" ablation and the no-teacher MLM baseline.
+ */
+export function initStudent(teacherDir: string, outDir: string, layers?: number[], randomSeed?: number): InitStudentReport {
   const teacher = loadMaskedLM(teacherDir);
   if (!(teacher instanceof BertForMaskedLM))
     throw new Error(`${join(teacherDir, 'config.json')}: model_type must be "bert" for a teacher (found a DistilBERT)`);
   const chosen = layers ?? defaultStudentLayers(teacher.config.num_hidden_layers);
-  const { student, report } = initStudentFrom(teacher, chosen);
+  let { student, report } = initStudentFrom(teacher, chosen);
+  if (randomSeed !== undefined) {
+    student = new DistilBertForMaskedLM(report.config);
+    student.params.initialize(randomSeed);
+    report = { ...report, copied: [] };
+  }
   saveDistilBert(outDir, student, report.config);
   copyTokenizerFiles([teacherDir], outDir);
   return report;

@@ -2,7 +2,9 @@
 //   L = alpha_ce * L_ce + alpha_mlm * L_mlm + alpha_cos * L_cos (+ alpha_mse * L_mse)
 // The reference projects every position onto the vocabulary and then selects rows; we project only
 // the rows a term reads (non-pad positions, or the MLM targets with restrict_ce_to_mask), which gives
-// the same values and gradients with less work.
+// the same values and gradients with less work. A term with weight 0 that would cost work is skipped
+// (reported as null): without L_ce and L_mse only the MLM targets are projected, and without any
+// teacher term (MLM alone, the paper's no-teacher baseline) the teacher does not run at all.
 import type { BertForMaskedLM } from '../models/bert.js';
 import type { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { cosineEmbedding, crossEntropy, gatherRows, klDivTemperature, mseSum, weightedSum } from '../tensor/ops.js';
@@ -35,10 +37,13 @@ export interface MlmBatch {
 
 export interface TripleLossOutput {
   loss: Tensor;
-  loss_ce: number;
+  /** null when alpha_ce is 0 (not computed). */
+  loss_ce: number | null;
   loss_mlm: number;
-  loss_cos: number;
-  loss_mse: number;
+  /** null when alpha_cos is 0 (not computed). */
+  loss_cos: number | null;
+  /** null when alpha_mse is 0 (not computed). */
+  loss_mse: number | null;
 }
 
 /** Flat indices i with pred(i), as Int32Array. */
@@ -53,10 +58,11 @@ export function tripleLoss(student: DistilBertForMaskedLM, teacher: BertForMaske
   const n = b.batch * b.seqLen;
   const tokens = where(n, (i) => b.attentionMask[i] !== 0);
   const targets = where(n, (i) => b.mlmLabels[i] !== -100);
-  const projected = cfg.restrict_ce_to_mask ? targets : tokens;
+  const logitTerms = cfg.alpha_ce > 0 || cfg.alpha_mse > 0;
+  const projected = cfg.restrict_ce_to_mask || !logitTerms ? targets : tokens;
   const input = { inputIds: b.inputIds, attentionMask: b.attentionMask, batch: b.batch, seqLen: b.seqLen, mlmPositions: projected };
 
-  const t = noGrad(() => {
+  const t = logitTerms || cfg.alpha_cos > 0 ? noGrad(() => {
     const wasTraining = teacher.training;
     teacher.eval();
     try {
@@ -64,29 +70,37 @@ export function tripleLoss(student: DistilBertForMaskedLM, teacher: BertForMaske
     } finally {
       teacher.train(wasTraining);
     }
-  });
+  }) : null;
   const s = student.forward(input);
+  const terms: Array<[Tensor, number]> = [];
 
-  // L_ce: soft targets on the projected rows, batchmean over rows, times T^2.
-  const lossCe = klDivTemperature(s.logits, t.logits, cfg.temperature);
   // L_mlm: hard targets; rows that are not MLM targets carry -100 and are ignored.
   const labels = projected.map((i) => b.mlmLabels[i]!);
   const lossMlm = crossEntropy(s.logits, labels, -100);
+  terms.push([lossMlm, cfg.alpha_mlm]);
+  // L_ce: soft targets on the projected rows, batchmean over rows, times T^2.
+  let ce: number | null = null;
+  if (t && cfg.alpha_ce > 0) {
+    const lossCe = klDivTemperature(s.logits, t.logits, cfg.temperature);
+    ce = lossCe.item();
+    terms.push([lossCe, cfg.alpha_ce]);
+  }
   // L_cos: 1 - cos between last hidden states at every non-pad position.
-  const C = s.hiddenStates[0]!.shape[2]!;
-  const hs = s.hiddenStates[s.hiddenStates.length - 1]!.view([n, C]);
-  const ht = t.hiddenStates[t.hiddenStates.length - 1]!.view([n, C]);
-  const lossCos = cosineEmbedding(gatherRows(hs, tokens), noGrad(() => gatherRows(ht, tokens)));
-
-  const terms: Array<[Tensor, number]> = [[lossCe, cfg.alpha_ce], [lossMlm, cfg.alpha_mlm], [lossCos, cfg.alpha_cos]];
-  let mse = 0;
-  if (cfg.alpha_mse > 0) {
-    // L_mse: summed squared error of the selected logits / number of selected rows.
+  let cos: number | null = null;
+  if (t && cfg.alpha_cos > 0) {
+    const C = s.hiddenStates[0]!.shape[2]!;
+    const hs = s.hiddenStates[s.hiddenStates.length - 1]!.view([n, C]);
+    const ht = t.hiddenStates[t.hiddenStates.length - 1]!.view([n, C]);
+    const lossCos = cosineEmbedding(gatherRows(hs, tokens), noGrad(() => gatherRows(ht, tokens)));
+    cos = lossCos.item();
+    terms.push([lossCos, cfg.alpha_cos]);
+  }
+  // L_mse: summed squared error of the selected logits / number of selected rows.
+  let mse: number | null = null;
+  if (t && cfg.alpha_mse > 0) {
     const lossMse = mseSum(s.logits, t.logits);
     mse = lossMse.item() / projected.length;
     terms.push([lossMse, cfg.alpha_mse / projected.length]);
   }
-  return {
-    loss: weightedSum(terms), loss_ce: lossCe.item(), loss_mlm: lossMlm.item(), loss_cos: lossCos.item(), loss_mse: mse,
-  };
+  return { loss: weightedSum(terms), loss_ce: ce, loss_mlm: lossMlm.item(), loss_cos: cos, loss_mse: mse };
 }

@@ -1,7 +1,8 @@
 // Weight formats of the reduced-precision ONNX exports (src/infer/onnx_export.ts): symmetric int8
 // per output channel, as onnxruntime's `quantize_dynamic(per_channel=True, weight_type=QInt8)`
-// stores MatMul weights, and bfloat16 (the top 16 bits of a float32, rounded to nearest even).
+// stores MatMul weights, and bfloat16 (io/half.ts).
 // Legend: N output features (rows of a PyTorch weight), K input features.
+export { toBfloat16 } from '../io/half.js';
 
 /** numpy.rint: round half to even, which onnxruntime's quantizer uses (2.5 -> 2, 3.5 -> 4). */
 export function roundHalfEven(x: number): number {
@@ -44,17 +45,3 @@ export function quantizeWeightInt8(w: Float32Array, shape: readonly number[]): I
   return { q, scale };
 }
 
-/**
- * float32 -> bfloat16 bits, round to nearest even on the 16 dropped bits; NaN stays a (quiet) NaN
- * rather than rounding into infinity.
- */
-export function toBfloat16(x: Float32Array): Uint16Array {
-  const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const b = bits[i]!;
-    if ((b & 0x7fffffff) > 0x7f800000) out[i] = (b >>> 16) | 0x40;
-    else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-  }
-  return out;
-}
