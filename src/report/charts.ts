@@ -22,22 +22,23 @@ export function thin<T>(points: readonly T[], max = 400): T[] {
 }
 
 /**
- * One panel per loss term (facet columns), one line per run, loss against optimizer step.
- * rows: {run, term, step, value}.
+ * One panel per loss term (facet columns), one line per run, loss against optimizer step, as a
+ * moving mean over the 10 latest points (one batch's loss is noisy). rows: {run, term, step, value}.
  */
 export function lossCurvesSpec(title: string, rows: Row[]): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values: rows },
+    transform: [{ window: [{ op: 'mean', field: 'value', as: 'smoothed' }], frame: [-9, 0], groupby: ['run', 'term'], sort: [{ field: 'step' }] }],
     facet: { column: { field: 'term', type: 'nominal', title: null } },
     spec: {
       width: 220, height: 170,
       mark: { type: 'line', strokeWidth: 1.2 },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'optimizer step' },
-        y: { field: 'value', type: 'quantitative', title: 'loss', scale: { zero: false } },
-        color: { field: 'run', type: 'nominal', title: null },
+        y: { field: 'smoothed', type: 'quantitative', title: 'loss (mean of 10)', scale: { zero: false } },
+        color: { field: 'run', type: 'nominal', title: null, legend: { labelLimit: 400, orient: 'bottom', columns: 2 } },
       },
     },
     resolve: { scale: { y: 'independent' } },

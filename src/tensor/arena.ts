@@ -28,11 +28,24 @@ class Arena {
   /** A buffer of n floats with unspecified contents (every element must be written). */
   alloc(n: number): Float32Array {
     if (!this.taken || n === 0) return new Float32Array(n);
-    const size = bucket(n);
+    const size = this.fit(bucket(n));
     this.lastUsed.set(size, this.scope);
     const buf = this.free.get(size)?.pop() ?? new Float32Array(size);
     this.taken.push(buf);
     return buf.subarray(0, n);
+  }
+
+  /**
+   * The bucket to take a buffer of `size` floats from: `size` itself when one is free, else the
+   * smallest free bucket up to twice as large. With dynamic padding every batch has another
+   * length, so exact sizes rarely repeat; without this each step would map fresh memory (page
+   * faults in the kernel cost more than the arithmetic at small widths).
+   */
+  private fit(size: number): number {
+    if (this.free.get(size)?.length) return size;
+    let best = size;
+    for (const [k, list] of this.free) if (list.length > 0 && k > size && k <= 2 * size && (best === size || k < best)) best = k;
+    return best;
   }
 
   /** A zero-filled buffer of n floats (for gradients, which kernels accumulate into). */
