@@ -32,7 +32,7 @@ test('distil demo: distils the embedded teacher, fine-tunes both on MR, prints t
   assert.match(r.stdout, /% of teacher/);
   assert.match(r.stdout, /BERT teacher +6 +12\.\dM/);
   assert.match(r.stdout, /DistilBERT: triple loss, teacher init +3 +\d+\.\dM/);
-  assert.match(r.stdout, /student is [\d.]+x as fast/);
+  assert.match(r.stdout, /fewer parameters and is [\d.]+x as fast/);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(html, /<svg/);
   assert.match(html, /MR \(movie reviews\) acc\. %/);
