@@ -53,7 +53,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
       ['distill', '--teacher', join(R, 'teacher'), '--student', join(R, 'init'), '--data', join(R, 'data', 'train'),
         '--out', join(R, 'students', 'triple'), '--batch-size', String(o.batchSize), '--gradient-accumulation-steps', '1',
         '--max-steps', String(o.steps), '--learning-rate', '5e-4', '--warmup-prop', '0.05', '--checkpoint-interval', '50',
-        '--precision', 'bf16', '--resume']],
+        '--precision', 'bf16', '--restrict-ce-to-mask', '--resume']],
     ...(['teacher', 'triple'] as const).flatMap((m): Array<[string, string, string[]]> => {
       const dir = m === 'teacher' ? join(R, 'teacher') : join(R, 'students', 'triple');
       const ft = join(R, 'finetune', m, 'mr-s1');
@@ -92,7 +92,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   const html = join(R, 'report.html');
   await writeResultsHtml(results, html, 'distilbert-ts demo: distilling the embedded teacher', [
     `Teacher: ${o.teacher}. Student: half its layers, initialised from every other teacher layer, distilled ` +
-      `for ${o.steps} steps of ${o.batchSize} sequences with the triple loss (5 L_ce + 2 L_mlm + 1 L_cos, T = 2) on ` +
+      `for ${o.steps} steps of ${o.batchSize} sequences with the triple loss (5 L_ce + 2 L_mlm + 1 L_cos, T = 2, L_ce on the MLM targets) on ` +
       'State of the Union addresses, Moby-Dick and WordNet glosses (npm packages).',
     `Both fine-tuned on MR for ${o.epochs} epochs (best dev epoch, seed 1) and scored on its test split. ` +
       'Full-scale results with ablations and 3 seeds: docs/results.md (experiments/reproduce).',
