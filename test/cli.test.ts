@@ -1,13 +1,10 @@
 // The `distil` CLI: --help lists the commands, bad flags fail with a clear message, and the demo
 // runs end to end (at a tiny budget) on the embedded teacher, and resumes.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './helpers.js';
+import { cli } from './helpers.js';
 
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
 
 test('distil --help lists the commands', () => {
   const r = cli('--help');

@@ -2,7 +2,6 @@
 // rules (paragraph joining, sentence cuts, filters, dedup, split), and an end-to-end build from the
 // npm sources, which `npm ci` always installs (the Debian documentation packages are not needed).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,10 +15,8 @@ import { gcideDocuments } from '../src/corpus/gcide.js';
 import { stripPod } from '../src/corpus/pod.js';
 import { stripInline, stripRest } from '../src/corpus/rest.js';
 import { glossDocument, parseDataLine } from '../src/corpus/wordnet.js';
-import { ROOT } from './helpers.js';
+import { cli, ROOT } from './helpers.js';
 
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
 
 test('reST: titles, literal blocks, code, tables, doctests, comments and toctrees go; prose and admonition/description bodies stay', () => {
   const r = stripRest(readFileSync(join(ROOT, 'test', 'fixtures', 'corpus', 'sample.rst'), 'utf8'));
@@ -170,7 +167,12 @@ test('distil corpus --sources sotu,moby-dick: outputs, meta.json counts, a deter
   assert.match(r1.stderr, /corpus .*100\.0%/);
   const meta = JSON.parse(readFileSync(join(a, 'meta.json'), 'utf8'));
   assert.deepEqual(meta.sources.map((s: { name: string }) => s.name), ['sotu', 'moby-dick'], 'fixed source order, whatever --sources says');
-  const train = lines(join(a, 'train.txt')), valid = lines(join(a, 'valid.txt'));
+  // A blank line ends each document: never two in a row, never at the start.
+  const rawTrain = lines(join(a, 'train.txt'));
+  const blanks = rawTrain.filter((l) => l === '').length;
+  assert.ok(rawTrain[0] !== '' && rawTrain[rawTrain.length - 1] === '' && !rawTrain.some((l, i) => l === '' && rawTrain[i + 1] === ''));
+  assert.ok(blanks > 200 && blanks <= meta.totals.train.documents, `${blanks} document ends for ${meta.totals.train.documents} documents`);
+  const train = rawTrain.filter((l) => l !== ''), valid = lines(join(a, 'valid.txt')).filter((l) => l !== '');
   let words = 0;
   for (const l of [...train, ...valid]) {
     words += countWords(l);

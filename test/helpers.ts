@@ -1,6 +1,7 @@
 // Shared test helpers: fixture paths and by-name comparison with the max error reported
 // (llm.c test_gpt2.c style).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readSafetensors, type SafeFile } from '../src/io/safetensors.js';
@@ -13,6 +14,10 @@ export const ROOT = (() => {
 })();
 
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+/** Run the built `distil` command line with `args`; stdout and stderr as text. */
+export const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8' });
 
 export const fixture = (name: string): SafeFile => readSafetensors(join(FIXTURES, name));
 

@@ -1,5 +1,6 @@
 // `distil prepare`: text files -> a tokenized, sharded, shuffled dataset (SPEC §4; src/data/).
 import { InvalidArgumentError, type Command } from 'commander';
+import { PACK_MODES, type PackMode } from '../data/packing.js';
 import { prepare, type PrepareTokenizer } from '../data/prepare.js';
 import { MAX_LINE_BYTES } from '../data/sources.js';
 import { Progress } from './progress.js';
@@ -37,6 +38,12 @@ interface PrepareFlags {
   batchLines: number;
   shardTokens: number;
   overwrite: boolean;
+  pack?: PackMode | true;
+}
+
+function packArg(v: string): PackMode {
+  if (!(PACK_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--pack takes ${PACK_MODES.join(' or ')}, got "${v}"`);
+  return v as PackMode;
 }
 
 async function runPrepare(o: PrepareFlags): Promise<void> {
@@ -61,6 +68,7 @@ async function runPrepare(o: PrepareFlags): Promise<void> {
       batchLines: o.batchLines,
       shardTokens: o.shardTokens,
       overwrite: o.overwrite,
+      pack: o.pack === true ? 'doc' : (o.pack ?? null),
       signal: abort.signal,
       onProgress: (p) => {
         bar ??= new Progress({ total: p.totalBytes, unit: 'B', label: 'prepare' });
@@ -70,9 +78,11 @@ async function runPrepare(o: PrepareFlags): Promise<void> {
     bar?.done(r.bytes, `${r.meta.num_sequences.toLocaleString('en-US')} seq`);
     const m = r.meta;
     console.log(`wrote ${r.out} in ${r.seconds.toFixed(1)} s: ${m.num_sequences} sequences, ${m.num_tokens} tokens (${m.dtype}), ${m.shards.length} shard(s)`);
-    console.log(`  ${m.num_lines} lines from ${m.sources.length} file(s); ${m.split_long} line(s) longer than max-len split into chunks of <= ${m.max_len} tokens`);
+    console.log(`  ${m.num_lines} lines from ${m.sources.length} file(s)${m.pack ? `, ${m.documents} documents, packed (${m.pack}): ` +
+      `${(m.num_tokens / Math.max(m.num_sequences, 1)).toFixed(1)} tokens a sequence on average` : ''}; ` +
+      `${m.split_long} line(s) longer than max-len split into chunks of <= ${m.max_len} tokens`);
     console.log(`  dropped: ${m.dropped.too_short} shorter than ${m.min_len} tokens, ${m.dropped.too_unknown} with >= ${m.max_unk_ratio} [UNK]; ` +
-      `${m.blank_lines} blank line(s) skipped`);
+      `${m.blank_lines} blank line(s) ${m.pack ? 'read as document ends' : 'skipped'}`);
     if (m.bad_text_lines > 0) console.log(`  ${m.bad_text_lines} line(s) with invalid UTF-8 or NUL bytes: kept, those bytes removed`);
     if (m.cut_lines > 0) console.log(`  ${m.cut_lines} line(s) over ${MAX_LINE_BYTES >> 10} KiB read in pieces`);
     if (r.skipped.length > 0) console.log(`  skipped ${r.skipped.length} file(s) (listed above)`);
@@ -85,7 +95,7 @@ async function runPrepare(o: PrepareFlags): Promise<void> {
 export function registerPrepare(program: Command): void {
   program
     .command('prepare')
-    .description('tokenize text files into a sharded, shuffled dataset for distillation (one sequence a line)')
+    .description('tokenize text files into a sharded, shuffled dataset: one sequence a line (the distiller\'s data), or lines packed to --max-len (--pack, for pretraining)')
     .requiredOption('--input <paths...>', 'text files and/or directories (walked recursively; binary files skipped)')
     .requiredOption('--tokenizer <dir>', 'tokenizer directory (the teacher\'s vocab / tokenizer files)')
     .requiredOption('--out <dir>', 'dataset directory to create (written to a temporary sibling, renamed when complete)')
@@ -95,6 +105,9 @@ export function registerPrepare(program: Command): void {
     .option('--seed <n>', 'seed of the stored shuffle order', intArg('--seed', 0, 0xffffffff), 56)
     .option('--batch-lines <n>', 'lines per tokenizer batch', intArg('--batch-lines', 1), 1000)
     .option('--shard-tokens <n>', 'start a new shard file once one holds this many tokens', intArg('--shard-tokens', 1, 0xffffffff), 50_000_000)
+    .option('--pack [mode]', 'fill each sequence up to --max-len with consecutive lines: "doc" keeps a sequence inside one document ' +
+      '(RoBERTa DOC-SENTENCES; the default mode), "full" runs across documents with [SEP] between them (FULL-SENTENCES); ' +
+      'a blank line ends a document', packArg)
     .option('--overwrite', 'replace --out if it exists', false)
     .action((o: PrepareFlags) => runPrepare(o));
 }

@@ -1,6 +1,8 @@
 // `distil corpus`: read the selected sources in their fixed order, clean every paragraph into
 // lines (clean.ts), drop duplicates across the whole corpus, and write DIR/train.txt,
-// DIR/valid.txt and DIR/meta.json. The directory is replaced atomically, and nothing in it depends
+// DIR/valid.txt and DIR/meta.json. Each document's lines are followed by one blank line (the
+// layout of BERT's pretraining text: a paragraph a line, documents apart), which `prepare --pack`
+// reads as a document boundary and line-per-sequence `prepare` skips. The directory is replaced atomically, and nothing in it depends
 // on the clock or on the order of --sources, so a rerun over the same packages gives the same bytes.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +15,8 @@ import { aptInstall, aptInstallCommand, aptInstalled, aptVersion } from './debia
 import { npmPackageVersion, type CorpusSource } from './source.js';
 import { selectSources } from './sources.js';
 
-export const CORPUS_FORMAT = 'distil-corpus/1';
+/** Version 2: a blank line after each document (version 1 had none). */
+export const CORPUS_FORMAT = 'distil-corpus/2';
 
 export interface CorpusOptions {
   /** Output directory (created, or replaced when it holds an earlier corpus). */
@@ -128,7 +131,8 @@ function checkOut(out: string): void {
   const meta = path.join(out, 'meta.json');
   let ours = false;
   try {
-    ours = (JSON.parse(fs.readFileSync(meta, 'utf8')) as { format?: unknown }).format === CORPUS_FORMAT;
+    const format = (JSON.parse(fs.readFileSync(meta, 'utf8')) as { format?: unknown }).format;
+    ours = typeof format === 'string' && format.startsWith('distil-corpus/');
   } catch {
     ours = false;
   }
@@ -170,6 +174,8 @@ export function buildCorpus(o: CorpusOptions): CorpusMeta {
           const toValid = isValidDocument(source.name, doc.id);
           const split = toValid ? st.valid : st.train;
           split.documents++;
+          const writer = toValid ? valid : train;
+          let written = 0;
           for (const p of doc.paragraphs) {
             const para = normalizeParagraph(p);
             if (!para) continue;
@@ -180,11 +186,13 @@ export function buildCorpus(o: CorpusOptions): CorpusMeta {
               bin.lines++;
               bin.words += words;
               if (bin === split) {
-                (toValid ? valid : train).write(line);
+                writer.write(line);
+                written++;
                 wordsKept += words;
               }
             }
           }
+          if (written > 0) writer.write('');
         }
         o.onProgress?.(++filesDone, totalFiles, source.name, wordsKept);
       }

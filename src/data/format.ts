@@ -69,6 +69,10 @@ export interface DataMeta {
   cut_lines: number;
   /** Input sequences longer than max_len that were cut into chunks. */
   split_long: number;
+  /** How lines were packed into sequences (packing.ts); absent: one sequence a line. */
+  pack?: 'doc' | 'full';
+  /** Documents read (blank-line separated), when packing. */
+  documents?: number;
   shards: ShardMeta[];
   special_ids: SpecialIds;
   /** The text files read, in order. */
@@ -109,6 +113,7 @@ export function parseMeta(file: string, text: string): DataMeta {
     m[k] ??= 0;
     if (!isCount(m[k])) fail(file, `"${k}" must be a non-negative integer, got ${JSON.stringify(m[k])}`);
   }
+  if (m.pack !== undefined && m.pack !== 'doc' && m.pack !== 'full') fail(file, `"pack" must be "doc" or "full", got ${JSON.stringify(m.pack)}`);
   const sp = m.special_ids;
   for (const k of ['cls', 'sep', 'pad', 'unk', 'mask']) {
     if (!sp || !isCount(sp[k]) || sp[k] >= m.vocab_size) fail(file, `"special_ids.${k}" must be an id below vocab_size`);

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { writing } from '../io/disk_errors.js';
 import { COUNTS_FILE, dtypeFor, FORMAT, leBytes, META_FILE, ORDER_FILE, type DataMeta } from './format.js';
+import { Packer, type PackMode } from './packing.js';
 import { dropReason, splitLong } from './sequences.js';
 import { MAX_SEQUENCES, seededPermutation } from './shuffle.js';
 import { listSources, readLines, type LineCounts, type Skipped } from './sources.js';
@@ -41,6 +42,11 @@ export interface PrepareOptions {
   minLen?: number;
   /** Drop a sequence when [UNK] ids / length >= this (default 0.5, the reference). */
   maxUnkRatio?: number;
+  /**
+   * Pack consecutive lines into sequences of up to maxLen (packing.ts): 'doc' within a document,
+   * 'full' across documents; a blank line ends a document. Default: one sequence a line.
+   */
+  pack?: PackMode | null;
   /** Seed of the order.bin shuffle (default 56, the reference train.py seed). */
   seed?: number;
   /** Lines per encodeBatch call (default 1000). */
@@ -99,7 +105,9 @@ function settings(o: PrepareOptions) {
     batchLines: o.batchLines ?? 1000,
     shardTokens: o.shardTokens ?? 50_000_000,
     maxInFlight: o.maxInFlight ?? 4,
+    pack: o.pack ?? null,
   };
+  check(s.pack === null || s.pack === 'doc' || s.pack === 'full', `pack must be "doc" or "full", got ${JSON.stringify(s.pack)}`);
   check(o.inputs.length > 0, 'no inputs: pass text files or directories with --input');
   check(isInt(s.maxLen, 3), `max-len must be an integer >= 3 (room for [CLS], one token, [SEP]), got ${s.maxLen}`);
   check(isInt(s.minLen, 1, s.maxLen), `min-len must be an integer in [1, max-len=${s.maxLen}], got ${s.minLen}`);
@@ -172,9 +180,26 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
   let bytesDone = 0; // through the last line written
   const progress = () => opts.onProgress?.({ bytes: bytesDone, totalBytes, lines, sequences: writer.numSequences });
 
+  const keep = (p: Int32Array): void => {
+    const why = dropReason(p, s.minLen, s.maxUnkRatio, tok.unkId);
+    if (why) dropped[why]++;
+    else {
+      if (writer.numSequences === MAX_SEQUENCES) throw new Error(`more than ${MAX_SEQUENCES} sequences: order.bin numbers them with uint32; split the corpus`);
+      writer.append(p);
+    }
+  };
+  const packer = s.pack ? new Packer(s.maxLen, tok.clsId, tok.sepId, s.pack, keep) : null;
+  let documents = 0;
+
+  /** texts[k] === '' marks a document boundary (blank line, packing only); it is not encoded. */
   const consume = (texts: string[], encoded: number[][]): void => {
     check(Array.isArray(encoded) && encoded.length === texts.length, `tokenizer returned ${encoded?.length} sequences for ${texts.length} lines`);
     encoded.forEach((ids, k) => {
+      if (texts[k] === '') {
+        packer!.endDocument();
+        documents++;
+        return;
+      }
       const n = ids.length;
       if (n < 2 || ids[0] !== tok.clsId || ids[n - 1] !== tok.sepId) {
         throw new Error(`tokenizer output does not start with [CLS]=${tok.clsId} and end with [SEP]=${tok.sepId} for line ${JSON.stringify(texts[k]!.slice(0, 80))}`);
@@ -183,16 +208,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
         const id = ids[i]!;
         if (!(id >= 0 && id < tok.vocabSize && Number.isInteger(id))) throw new Error(`tokenizer returned id ${id} outside [0, ${tok.vocabSize})`);
       }
+      if (packer) return packer.add(ids);
       const pieces = splitLong(ids, s.maxLen, tok.clsId, tok.sepId);
       if (pieces.length > 1) splitCount++;
-      for (const p of pieces) {
-        const why = dropReason(p, s.minLen, s.maxUnkRatio, tok.unkId);
-        if (why) dropped[why]++;
-        else {
-          if (writer.numSequences === MAX_SEQUENCES) throw new Error(`more than ${MAX_SEQUENCES} sequences: order.bin numbers them with uint32; split the corpus`);
-          writer.append(p);
-        }
-      }
+      for (const p of pieces) keep(p);
     });
   };
 
@@ -207,28 +226,40 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
       if (opts.signal?.aborted) throw new Error('prepare interrupted');
     };
     const submit = async (texts: string[]) => {
-      const ids = Promise.resolve().then(() => tok.encodeBatch(texts));
+      // Document boundaries ('') are not sent to the tokenizer; they come back as empty id lists.
+      const ids = Promise.resolve().then(async () => {
+        const lines = texts.filter((t) => t !== '');
+        const enc = lines.length > 0 ? await tok.encodeBatch(lines) : [];
+        let j = 0;
+        return texts.map((t) => (t === '' ? [] : enc[j++]!));
+      });
       ids.catch(() => {}); // Rejections surface when the batch is awaited in drainOne.
       inFlight.push({ texts, ids, bytesEnd: bytesRead });
       while (inFlight.length >= s.maxInFlight) await drainOne();
     };
     let batch: string[] = [];
     let batchChars = 0;
+    let atBoundary = true; // nothing since the last document boundary
     for (const f of files) {
-      for await (const line of readLines(f.path, (n) => (bytesRead += n), { counts: lineCounts })) {
-        lines++;
+      for await (const line of readLines(f.path, (n) => (bytesRead += n), { counts: lineCounts, blankLines: packer !== null })) {
+        if (line !== '') lines++;
+        else if (atBoundary) continue; // one boundary is enough
+        atBoundary = line === '';
         batch.push(line);
         batchChars += line.length;
         // Also bounded in characters, so batches of very long lines keep the tokenizer's memory small.
-        if (batch.length === s.batchLines || batchChars >= BATCH_CHARS) {
+        if (batch.length >= s.batchLines || batchChars >= BATCH_CHARS) {
           await submit(batch);
           batch = [];
           batchChars = 0;
         }
       }
+      if (packer && !atBoundary) batch.push(''); // a file ends its last document
+      atBoundary = true;
     }
     if (batch.length > 0) await submit(batch);
     while (inFlight.length > 0) await drainOne();
+    packer?.finish();
     writer.finish();
     bytesDone = bytesRead; // blank lines after the last batch
     progress();
@@ -259,7 +290,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareReport> {
       blank_lines: lineCounts.blank,
       bad_text_lines: lineCounts.bad,
       cut_lines: lineCounts.cut,
-      split_long: splitCount,
+      split_long: packer ? packer.cutLines : splitCount,
+      ...(s.pack ? { pack: s.pack, documents } : {}),
       shards: writer.shards,
       special_ids: { cls: tok.clsId, sep: tok.sepId, pad: tok.padId, unk: tok.unkId, mask: tok.maskId },
       sources: files.map((f) => f.path),

@@ -150,7 +150,8 @@ function cutPoint(big: Buffer, max: number): number {
 }
 
 /**
- * The lines of `file`, trimmed; empty ones are left out (counted in `counts.blank`). Decoding is
+ * The lines of `file`, trimmed; empty ones are left out (counted in `counts.blank`), or yielded as ''
+ * with `blankLines` (document boundaries for packing). Decoding is
  * UTF-8 with invalid bytes turned into U+FFFD, never an error; such lines and lines with NUL bytes
  * are counted in `counts.bad`, so a mis-encoded corpus shows in the report. Lines are split on "\n"
  * at the byte level, which is safe in UTF-8, and "\r\n" loses its "\r" to the trim; lines over
@@ -159,7 +160,8 @@ function cutPoint(big: Buffer, max: number): number {
  * read buffer plus at most `maxLineBytes` of a line.
  */
 export async function* readLines(file: string, onBytes?: (n: number) => void,
-  { counts = { blank: 0, bad: 0, cut: 0 }, maxLineBytes = MAX_LINE_BYTES }: { counts?: LineCounts; maxLineBytes?: number } = {}):
+  { counts = { blank: 0, bad: 0, cut: 0 }, maxLineBytes = MAX_LINE_BYTES, blankLines = false }:
+  { counts?: LineCounts; maxLineBytes?: number; blankLines?: boolean } = {}):
   AsyncGenerator<string> {
   let fh: fs.promises.FileHandle;
   try {
@@ -167,13 +169,13 @@ export async function* readLines(file: string, onBytes?: (n: number) => void,
   } catch (e) {
     throw new Error(`cannot read input ${file}: ${(e as Error).message}`);
   }
-  /** The text of one line or piece (`n` bytes of the file), or null when it is blank. */
+  /** The text of one line or piece (`n` bytes of the file), or null when it is blank and blanks are skipped. */
   const decode = (bytes: Uint8Array, n: number): string | null => {
     onBytes?.(n);
     if (bytes.indexOf(0) >= 0 || !isUtf8(bytes)) counts.bad++;
     const line = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8').trim();
     if (line.length === 0) counts.blank++;
-    return line.length > 0 ? line : null;
+    return line.length > 0 || blankLines ? line : null;
   };
   try {
     // One read buffer for the whole file; the partial line at its end is copied out into `carry`
