@@ -9,6 +9,7 @@ import { registerReport } from './report.js';
 import { registerPrepare } from './prepare.js';
 import { registerPrune } from './prune.js';
 import { registerTaskCommands } from './tasks.js';
+import { registerTokenizer } from './tokenizer.js';
 import { registerTrainCommands } from './train_commands.js';
 
 function int(name: string, min = 1) {
@@ -36,6 +37,7 @@ program
   .action((o: DemoOptions) => runDemo(o));
 
 registerPrepare(program);
+registerTokenizer(program);
 registerTrainCommands(program);
 registerDatasets(program);
 registerCorpus(program);
