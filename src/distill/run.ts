@@ -13,6 +13,7 @@ import { MlmPretrainer } from '../train/pretrainer.js';
 import { parsePrecision, TRAIN_PRECISIONS, withPrecision, type Precision } from '../tensor/precision.js';
 import type { StepLog, Trainer, TrainingData } from '../train/trainer.js';
 import { DISTILL_DEFAULTS, Distiller, type DistillParams } from './distiller.js';
+import { evaluateMlm } from './eval_mlm.js';
 import { DEFAULT_MASKING, type MaskingConfig } from './masking.js';
 
 export interface RunOptions {
@@ -24,6 +25,12 @@ export interface RunOptions {
   onStart?: (trainer: Trainer) => void;
   /** Matmul precision: fp32, or bf16 mixed precision (bf16 products; fp32 weights, AdamW and losses). */
   precision?: Precision;
+  /** Held-out data (from distil prepare) for masked-LM accuracy during training, logged in metrics.jsonl. */
+  evalData?: string;
+  /** Evaluate every this many optimizer steps (and at the last one); default 500. */
+  evalInterval?: number;
+  /** Score the first this many held-out sequences; default 1000. */
+  evalSequences?: number;
 }
 
 export function trainingData(ds: Dataset): TrainingData {
@@ -33,6 +40,25 @@ export function trainingData(ds: Dataset): TrainingData {
   };
 }
 
+
+/**
+ * With `o.evalData`, score `model`'s held-out masked-LM accuracy and loss (eval_mlm.ts: fixed-seed
+ * uniform 15% targets) during training; they are logged as eval_mlm_accuracy and eval_loss.
+ */
+function attachMlmEval(t: Trainer, model: BertForMaskedLM | DistilBertForMaskedLM, o: RunOptions): void {
+  if (!o.evalData) return;
+  const ds = openDataset(o.evalData);
+  if (ds.meta.vocab_size !== model.config.vocab_size)
+    throw new Error(`--eval-data ${o.evalData}: tokenized with a ${ds.meta.vocab_size}-token vocabulary, the model has ${model.config.vocab_size}`);
+  const maxSequences = o.evalSequences ?? 1000;
+  t.evaluation = {
+    interval: o.evalInterval ?? 500,
+    run: () => {
+      const r = evaluateMlm(model, ds, { maxSequences });
+      return { eval_mlm_accuracy: r.mlm_accuracy, eval_loss: r.loss };
+    },
+  };
+}
 
 function run(t: Trainer, o: RunOptions): void {
   withPrecision(parsePrecision(o.precision ?? 'fp32', TRAIN_PRECISIONS), () => {
@@ -65,6 +91,7 @@ export function distill(o: DistillOptions): Distiller {
   atomicWriteFile(join(o.out, 'training_args.json'),
     JSON.stringify({ ...params, precision: o.precision ?? 'fp32', teacher: o.teacher, student: o.student, data: o.data }, null, 2) + '\n');
   const d = new Distiller(teacher, student, student.config, trainingData(ds), params, ds.meta.special_ids, o.out);
+  attachMlmEval(d, student, o);
   run(d, o);
   d.saveModel(o.out);
   copyTokenizerFiles([o.student, o.teacher], o.out);
@@ -73,9 +100,14 @@ export function distill(o: DistillOptions): Distiller {
 
 export type PretrainParams = TrainParams & MaskingConfig;
 
-/** Pretraining defaults: BERT's Adam settings at small scale (lr 1e-4, 1% warmup, weight decay 0.01). */
+/**
+ * Pretraining defaults: BERT's Adam settings at small scale (lr 1e-4, 1% warmup, weight decay 0.01),
+ * one micro-batch a step, and MLM targets sampled uniformly as in BERT (mlm_smoothing 0; the
+ * distiller's 0.7 favours rare tokens, docs/method.md §5).
+ */
 export const PRETRAIN_DEFAULTS: PretrainParams = {
-  ...TRAIN_DEFAULTS, learning_rate: 1e-4, warmup_prop: 0.01, weight_decay: 0.01, ...DEFAULT_MASKING,
+  ...TRAIN_DEFAULTS, learning_rate: 1e-4, warmup_prop: 0.01, weight_decay: 0.01, gradient_accumulation_steps: 1, ...DEFAULT_MASKING,
+  mlm_smoothing: 0,
 };
 
 export interface PretrainOptions extends RunOptions {
@@ -113,6 +145,7 @@ export function pretrain(o: PretrainOptions): MlmPretrainer {
   bert.params.initialize(params.seed);
   mkdirSync(o.out, { recursive: true });
   const t = new MlmPretrainer(bert, config, trainingData(ds), params, params, ds.meta.special_ids, o.out);
+  attachMlmEval(t, bert, o);
   run(t, o);
   t.saveModel(o.out);
   if (o.tokenizer) copyTokenizerFiles([o.tokenizer], o.out);

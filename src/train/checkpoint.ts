@@ -20,6 +20,8 @@ export interface TrainerState {
   /** Epoch of the next micro-batch and its index within that epoch's batches. */
   epoch: number;
   batch_in_epoch: number;
+  /** Real (non-pad) tokens of all micro-batches done; absent in checkpoints older than it. */
+  tokens_seen?: number;
   /** The run's options, so a resume can refuse a changed configuration. */
   params: Record<string, unknown>;
   /** Identity of the training data (meta.json tokenizer hash and sizes). */

@@ -44,6 +44,8 @@ export interface StepLog {
   lr: number;
   grad_norm: number;
   tokens_per_s: number;
+  /** Real tokens trained on since step 0. */
+  tokens_seen: number;
   rss_mb: number;
   elapsed_s: number;
   [term: string]: number;
@@ -60,6 +62,11 @@ export abstract class Trainer {
   readonly totalSteps: number;
   state: TrainerState;
   lastCheckpoint: string | null = null;
+  /**
+   * Held-out evaluation every `interval` optimizer steps and at the last step: its numbers (e.g.
+   * eval_mlm_accuracy) join that step's log line. The model is in eval mode while `run` runs.
+   */
+  evaluation: { interval: number; run: () => Record<string, number> } | null = null;
   /** Receives notes that do not stop the run (damaged checkpoints passed over, leftovers removed); stderr by default. */
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
   private checkpointStep = -1;
@@ -147,6 +154,16 @@ export abstract class Trainer {
     this.model.params.zeroGrad();
     this.state.step++;
     return [lr, norm];
+  }
+
+  /** Run `fn` with the model in eval mode (no dropout), back in train mode after. */
+  private evaluate(fn: () => Record<string, number>): Record<string, number> {
+    this.model.eval();
+    try {
+      return fn();
+    } finally {
+      this.model.train();
+    }
   }
 
   /** Modules the loss reads but training does not update (the teacher), by role, for NaN reports. */
@@ -251,7 +268,10 @@ export abstract class Trainer {
       while (this.state.epoch === epoch && this.state.step < this.totalSteps) {
         const batch = this.prepareBatchMlm(batches[this.state.batch_in_epoch]!, this.state.micro_step);
         for (const [k, v] of Object.entries(this.step(batch))) sums[k] = (sums[k] ?? 0) + v / accum;
-        for (let i = 0; i < batch.attentionMask.length; i++) tokens += batch.attentionMask[i]!;
+        let real = 0;
+        for (let i = 0; i < batch.attentionMask.length; i++) real += batch.attentionMask[i]!;
+        tokens += real;
+        this.state.tokens_seen = (this.state.tokens_seen ?? 0) + real;
         this.state.micro_step++;
         if (++this.state.batch_in_epoch === batches.length) {
           this.state.epoch++;
@@ -265,12 +285,16 @@ export abstract class Trainer {
         const secs = (performance.now() - t0) / 1000;
         const log: StepLog = {
           step: this.state.step, total_steps: this.totalSteps, epoch: this.state.epoch, ...sums, lr, grad_norm: norm,
-          tokens_per_s: tokens / secs, rss_mb: process.memoryUsage().rss / 2 ** 20, elapsed_s: (performance.now() - start) / 1000,
+          tokens_per_s: tokens / secs, tokens_seen: this.state.tokens_seen ?? 0, rss_mb: process.memoryUsage().rss / 2 ** 20,
+          elapsed_s: (performance.now() - start) / 1000,
         };
         for (const k of Object.keys(sums)) sums[k] = 0;
         tokens = 0;
+        const ev = this.evaluation;
+        const evaluated = ev !== null && (this.state.step % ev.interval === 0 || this.state.step === this.totalSteps);
+        if (evaluated) Object.assign(log, this.evaluate(ev.run));
         t0 = performance.now();
-        if (this.state.step % p.log_interval === 0) writing(metrics, () => appendFileSync(metrics, JSON.stringify(log) + '\n'));
+        if (this.state.step % p.log_interval === 0 || evaluated) writing(metrics, () => appendFileSync(metrics, JSON.stringify(log) + '\n'));
         if ((p.checkpoint_interval > 0 && this.state.step % p.checkpoint_interval === 0) || epochEnded) {
           this.saveCheckpoint();
           epochEnded = false;
