@@ -4,6 +4,7 @@
       "target_name": "distil",
       "sources": [
         "native/addon.cc",
+        "native/alloc.cc",
         "native/check.cc",
         "native/lowp.cc",
         "native/matmul.cc",

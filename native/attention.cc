@@ -4,10 +4,12 @@
 //
 // Legend: B batch, T sequence, H heads, D head size, C = H * D.
 //   attentionForward(ctx, probs, q, k, v, mask, B, T, H, D, dropout_p, seed)
-//     q, k, v, ctx (B, T, C); probs (B, H, T, T) softmax before dropout, saved for backward;
+//     q, k, v, ctx (B, T, C); probs (B, H, T, T) softmax before dropout, or null: not kept;
 //     mask (B, T) Int32 1 = real token, 0 = padding (null: no padding).
-//   attentionBackward(dq, dk, dv, dctx, probs, q, k, v, B, T, H, D, dropout_p, seed)
-//     dq, dk, dv (B, T, C) accumulate (+=).
+//   attentionBackward(dq, dk, dv, dctx, probs, q, k, v, mask, B, T, H, D, dropout_p, seed)
+//     dq, dk, dv (B, T, C) accumulate (+=). With probs null, each (batch, head)'s probabilities are
+//     recomputed from q, k and mask (one T x T x D product and a softmax, as flash attention does):
+//     training keeps q, k, v, which the backward needs anyway, instead of B * H * T * T floats.
 // Semantics match Hugging Face BERT/DistilBERT: scores / sqrt(D), padded keys get probability 0,
 // dropout on the probabilities with scale 1 / (1 - p). A row whose keys are all padding becomes
 // uniform, as HF's finfo.min fill produces.
@@ -76,6 +78,13 @@ void apply_dropout(float* out, const float* in, int64_t n, uint64_t offset, uint
     out[i] = hash_u32(seed, offset + static_cast<uint64_t>(i)) < thr ? 0.0f : in[i] * scale;
 }
 
+// P (T, T) = softmax(scale q_h k_h^T) over the unmasked keys, for one (batch, head).
+void softmax_scores(float* P, const float* qh, const float* kh, const KeyMask& km, int64_t T, int64_t D, int64_t C,
+                    float scale) {
+  sgemm('N', 'T', T, T, D, scale, qh, C, kh, C, 0.0f, P, T);
+  for (int64_t i = 0; i < T; ++i) masked_softmax_row(P + i * T, km, T);
+}
+
 struct Dims {
   int64_t B, T, H, D, C;
 };
@@ -100,7 +109,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   check_dropout(a, p);
   const int64_t btc = d.B * d.T * d.C, T = d.T, D = d.D, C = d.C;
   float* ctx = a.f32(0, "ctx", btc);
-  float* probs = a.f32(1, "probs", d.B * d.H * T * T);
+  float* probs = a.f32_opt(1, "probs", d.B * d.H * T * T);
   const float* q = a.f32(2, "q", btc);
   const float* k = a.f32(3, "k", btc);
   const float* v = a.f32(4, "v", btc);
@@ -112,16 +121,15 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
 #pragma omp parallel
   {
-    std::vector<float> dropped(p > 0 ? T * T : 0);
+    std::vector<float> dropped(p > 0 ? T * T : 0), scratch(probs ? 0 : T * T);
     KeyMask km;
     int64_t km_batch = -1;
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
       const int64_t b = bh / d.H, h = bh % d.H, base = b * T * C + h * D;
-      float* P = probs + bh * T * T;
-      sgemm('N', 'T', T, T, D, scale, q + base, C, k + base, C, 0.0f, P, T);
+      float* P = probs ? probs + bh * T * T : scratch.data();
       if (b != km_batch) km.set(mask ? mask + b * T : nullptr, T), km_batch = b;
-      for (int64_t i = 0; i < T; ++i) masked_softmax_row(P + i * T, km, T);
+      softmax_scores(P, q + base, k + base, km, T, D, C, scale);
       const float* Pd = P;
       if (p > 0) {
         apply_dropout(dropped.data(), P, T * T, static_cast<uint64_t>(bh) * T * T, seed, thr, keep_scale);
@@ -135,30 +143,38 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward");
-  Dims d = read_dims(a, 8);
-  double p = a.num(12, "dropout_p");
-  uint32_t seed = a.u32(13, "seed");
+  Dims d = read_dims(a, 9);
+  double p = a.num(13, "dropout_p");
+  uint32_t seed = a.u32(14, "seed");
   check_dropout(a, p);
   const int64_t btc = d.B * d.T * d.C, T = d.T, D = d.D, C = d.C;
   float* dq = a.f32(0, "dq", btc);
   float* dk = a.f32(1, "dk", btc);
   float* dv = a.f32(2, "dv", btc);
   const float* dctx = a.f32(3, "dctx", btc);
-  const float* probs = a.f32(4, "probs", d.B * d.H * T * T);
+  const float* probs = a.f32_opt(4, "probs", d.B * d.H * T * T);
   const float* q = a.f32(5, "q", btc);
   const float* k = a.f32(6, "k", btc);
   const float* v = a.f32(7, "v", btc);
+  const int32_t* mask = a.i32_opt(8, "mask", d.B * T);
   if (d.B * d.H * T == 0) return info.Env().Undefined();
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const uint32_t thr = drop_threshold(p);
   const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
 #pragma omp parallel
   {
-    std::vector<float> dP(T * T), Pd(p > 0 ? T * T : 0);
+    std::vector<float> dP(T * T), Pd(p > 0 ? T * T : 0), scratch(probs ? 0 : T * T);
+    KeyMask km;
+    int64_t km_batch = -1;
 #pragma omp for schedule(static)
     for (int64_t bh = 0; bh < d.B * d.H; ++bh) {
       const int64_t b = bh / d.H, h = bh % d.H, base = b * T * C + h * D;
-      const float* P = probs + bh * T * T;
+      const float* P = probs ? probs + bh * T * T : nullptr;
+      if (!probs) {
+        if (b != km_batch) km.set(mask ? mask + b * T : nullptr, T), km_batch = b;
+        softmax_scores(scratch.data(), q + base, k + base, km, T, D, C, scale);
+        P = scratch.data();
+      }
       const uint64_t off = static_cast<uint64_t>(bh) * T * T;
       // dPd (T, T) = dctx_h (T, D) . v_h^T
       sgemm('N', 'T', T, T, D, 1.0f, dctx + base, C, v + base, C, 0.0f, dP.data(), T);

@@ -46,7 +46,13 @@ class Args {
   int64_t extent_ = 1;
 };
 
+// Anonymous memory of at least `bytes`, rounded up to 2 MiB and advised to use transparent huge
+// pages (alloc.cc); `*mapped` receives the size to pass to huge_free. Throws std::bad_alloc.
+void* huge_alloc(size_t bytes, size_t* mapped);
+void huge_free(void* p, size_t mapped);
+
 // Registration functions, one per kernel file.
+void register_alloc(Napi::Env env, Napi::Object exports);
 void register_matmul(Napi::Env env, Napi::Object exports);
 void register_linear_packed(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);

@@ -133,6 +133,63 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// layernormBackwardFromOutput(dinp, dw, db, dout, out, rstd, w, b, N, C)
+//   The same gradients as layernormBackward, from the LayerNorm's output instead of its input:
+//   xhat = (out - b) / w. A post-LN layer keeps its LayerNorm outputs anyway (the next sublayer's
+//   input and residual), so the input (the residual sum) need not be kept at all. Callers use it
+//   only when every |w| is well away from 0 (fused.ts), where the division stays accurate.
+Napi::Value LayernormBackwardFromOutput(const Napi::CallbackInfo& info) {
+  Args a(info, "layernormBackwardFromOutput");
+  int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
+  float* dx = a.f32(0, "dinp", N * C);
+  float* dw = a.f32_opt(1, "dweight", C);
+  float* db = a.f32_opt(2, "dbias", C);
+  const float* dout = a.f32(3, "dout", N * C);
+  const float* y = a.f32(4, "out", N * C);
+  const float* rstd = a.f32(5, "rstd", N);
+  const float* w = a.f32(6, "weight", C);
+  const float* b = a.f32(7, "bias", C);
+  std::vector<float> invw(C);
+  for (int64_t j = 0; j < C; ++j) invw[j] = 1.0f / w[j];
+  const float* iw = invw.data();
+  int nthr = omp_get_max_threads();
+  std::vector<float> pdw(static_cast<size_t>(nthr) * C, 0.0f), pdb(static_cast<size_t>(nthr) * C, 0.0f);
+#pragma omp parallel
+  {
+    float* mdw = pdw.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+    float* mdb = pdb.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < N; ++i) {
+      const float* r = y + i * C;
+      const float* g = dout + i * C;
+      const float s = rstd[i];
+      float sum_g = 0.0f, sum_gx = 0.0f;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t j = 0; j < C; ++j) {
+        float xh = (r[j] - b[j]) * iw[j], gw = g[j] * w[j];
+        sum_g += gw;
+        sum_gx += gw * xh;
+        mdw[j] += g[j] * xh;
+        mdb[j] += g[j];
+      }
+      sum_g /= static_cast<float>(C);
+      sum_gx /= static_cast<float>(C);
+      float* d = dx + i * C;
+#pragma omp simd
+      for (int64_t j = 0; j < C; ++j) {
+        float xh = (r[j] - b[j]) * iw[j];
+        d[j] += s * (g[j] * w[j] - sum_g - xh * sum_gx);
+      }
+    }
+  }
+  for (int t = 0; t < nthr; ++t)
+    for (int64_t j = 0; j < C; ++j) {
+      if (dw) dw[j] += pdw[static_cast<size_t>(t) * C + j];
+      if (db) db[j] += pdb[static_cast<size_t>(t) * C + j];
+    }
+  return info.Env().Undefined();
+}
+
 // Element-wise unary ops: forward(out, inp, n) and backward(dinp, inp_or_out, dout, n).
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 constexpr float kInvSqrt2Pi = 0.39894228040143267794f;
@@ -290,6 +347,7 @@ void register_layers(Napi::Env env, Napi::Object exports) {
   exports.Set("layernormForward", Napi::Function::New(env, LayernormForward));
   exports.Set("addLayernormForward", Napi::Function::New(env, AddLayernormForward));
   exports.Set("layernormBackward", Napi::Function::New(env, LayernormBackward));
+  exports.Set("layernormBackwardFromOutput", Napi::Function::New(env, LayernormBackwardFromOutput));
   exports.Set("geluForward", Napi::Function::New(env, GeluForward));
   exports.Set("geluBackward", Napi::Function::New(env, GeluBackward));
   exports.Set("tanhForward", Napi::Function::New(env, TanhForward));

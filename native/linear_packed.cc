@@ -166,19 +166,19 @@ Napi::Value LinearPacked(const Napi::CallbackInfo& info) {
   Prim& p = get_prim({M, N, K, bias != nullptr, precision, gelu});
   Packed& w = packed_weights(W, N, K, version, p.pd.weights_desc(), precision);
   auto& eng = cpu_engine();
-  static std::vector<uint16_t> x16;
-  static std::vector<uint8_t> x8;
-  static std::vector<int32_t> acc;
+  static Scratch<uint16_t> x16;
+  static Scratch<uint8_t> x8;
+  static Scratch<int32_t> acc;
   void* src = const_cast<float*>(X);
   void* dst = Y;
   U8Quant xq{1.0f, 0};
   if (precision == kBF16) {
-    src = scratch(x16, M * K);
+    src = x16.get(M * K);
     to_bf16(X, static_cast<uint16_t*>(src), M * K);
   } else if (precision == kInt8) {
-    src = scratch(x8, M * K);
+    src = x8.get(M * K);
     xq = quantize_u8(X, static_cast<uint8_t*>(src), M * K);
-    dst = scratch(acc, M * N);
+    dst = acc.get(M * N);
   }
   memory mx(p.pd.src_desc(), eng, src), my(p.pd.dst_desc(), eng, dst);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, mx}, {DNNL_ARG_WEIGHTS, w.mem}, {DNNL_ARG_DST, my}};

@@ -4,6 +4,7 @@
 // Legend: N rows (positions), V vocabulary / classes, C hidden size.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -65,14 +66,25 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const float* x = a.f32(1, "logits", N * V);
   const int32_t* t = a.i32(2, "targets", N);
   check_targets(a, t, N, V, ignore);
+  // dlogits may be the logits buffer itself: the logits are then consumed and replaced by their
+  // gradient (as if it started at zero), which saves an (N, V) buffer; ignored rows become 0.
+  const bool in_place = dx == x;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < N; ++i) {
-    if (t[i] == ignore) continue;
-    const float* r = x + i * V;
     float* d = dx + i * V;
+    if (t[i] == ignore) {
+      if (in_place) std::fill(d, d + V, 0.0f);
+      continue;
+    }
+    const float* r = x + i * V;
     const float lse = row_lse(r, V, 1.0f), sc = static_cast<float>(scale);
+    if (in_place) {
 #pragma omp simd
-    for (int64_t j = 0; j < V; ++j) d[j] += sc * fast_exp(r[j] - lse);
+      for (int64_t j = 0; j < V; ++j) d[j] = sc * fast_exp(d[j] - lse);
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < V; ++j) d[j] += sc * fast_exp(r[j] - lse);
+    }
     d[t[i]] -= sc;
   }
   return info.Env().Undefined();

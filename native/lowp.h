@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "common.h"
+
 namespace distil {
 
 // y (n) = bf16(x (n)), round to nearest even (as PyTorch's .to(torch.bfloat16)); NaN stays NaN.
@@ -22,11 +24,24 @@ U8Quant quantize_u8(const float* x, uint8_t* q, int64_t n);
 // row), q = round(W / scale) in [-127, 127]; row_sum[n] = sum_k q[n, k] (for the zero-point term).
 void quantize_rows_s8(const float* W, int8_t* q, float* scale, int32_t* row_sum, int64_t N, int64_t K);
 
-// A grow-only scratch buffer of T, reused across calls on the (single) JS thread.
+// A grow-only scratch buffer of T on huge-page memory (alloc.cc), reused across calls on the
+// (single) JS thread. Contents are unspecified after a growth.
 template <typename T>
-T* scratch(std::vector<T>& buf, int64_t n) {
-  if (static_cast<int64_t>(buf.size()) < n) buf.resize(static_cast<size_t>(n));
-  return buf.data();
-}
+class Scratch {
+ public:
+  ~Scratch() { huge_free(data_, bytes_); }
+  T* get(int64_t n) {
+    const size_t need = static_cast<size_t>(n) * sizeof(T);
+    if (need > bytes_) {
+      huge_free(data_, bytes_);
+      data_ = static_cast<T*>(huge_alloc(need, &bytes_));
+    }
+    return data_;
+  }
+
+ private:
+  T* data_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 }  // namespace distil

@@ -125,9 +125,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   void* src = A;
   void* wei = B;
   if (k.bf16) {
-    static std::vector<uint16_t> a16, b16;
-    src = scratch(a16, k.batch * k.M * k.K);
-    wei = scratch(b16, k.batch * k.K * k.N);
+    static Scratch<uint16_t> a16, b16;
+    src = a16.get(k.batch * k.M * k.K);
+    wei = b16.get(k.batch * k.K * k.N);
     to_bf16(A, static_cast<uint16_t*>(src), k.batch * k.M * k.K);
     to_bf16(B, static_cast<uint16_t*>(wei), k.batch * k.K * k.N);
   }

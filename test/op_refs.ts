@@ -123,8 +123,8 @@ export function attentionRef(B: number, T: number, H: number, D: number, mask: I
   return {
     forward: ([q, k, v]) => run(q!, k!, v!)[0],
     backward: ([q, k, v], dctx) => {
-      const probs = run(q!, k!, v!)[1], n = B * T * H * D, dq = f64(n), dk = f64(n), dv = f64(n);
-      R.attentionBackward(dq, dk, dv, dctx, probs, q!, k!, v!, B, T, H, D, 0, 0);
+      const n = B * T * H * D, dq = f64(n), dk = f64(n), dv = f64(n);
+      R.attentionBackward(dq, dk, dv, dctx, null, q!, k!, v!, mask, B, T, H, D, 0, 0);
       return [dq, dk, dv];
     },
   };

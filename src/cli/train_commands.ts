@@ -9,6 +9,7 @@ import { distill, pretrain, PRETRAIN_DEFAULTS, type RunOptions } from '../distil
 import { openDataset } from '../data/dataset.js';
 import { loadMaskedLM } from '../models/pretrained.js';
 import { isNumber, TRAIN_CHECKS } from '../train/params.js';
+import { DEFAULT_PASS_TOKENS } from '../train/trainer.js';
 import { setPrecision, type Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { Progress } from './progress.js';
@@ -38,16 +39,19 @@ function progressHooks(label: string): RunOptions {
   };
 }
 
-/** Held-out masked-LM evaluation during training (RunOptions.evalData). */
-function addEvalFlags(cmd: Command): Command {
+/** Held-out masked-LM evaluation during training (RunOptions.evalData) and the pass size. */
+function addRunFlags(cmd: Command): Command {
   return cmd
+    .option('--max-pass-tokens <n>', 'most padded tokens in one forward/backward pass: larger batches run as several passes with ' +
+      'the same summed gradient, which bounds activation memory', (v) => positive('--max-pass-tokens', v), DEFAULT_PASS_TOKENS)
     .option('--eval-data <dir>', 'held-out data from distil prepare: log masked-LM accuracy and loss (eval_mlm_accuracy, eval_loss) in metrics.jsonl')
     .option('--eval-interval <n>', 'evaluate every n optimizer steps and at the last one', (v) => positive('--eval-interval', v), 500)
     .option('--eval-sequences <n>', 'score the first n held-out sequences (fixed-seed uniform 15% targets)', (v) => positive('--eval-sequences', v), 1000);
 }
 
-const evalFlags = (o: Record<string, unknown>): Pick<RunOptions, 'evalData' | 'evalInterval' | 'evalSequences'> => ({
+const runFlags = (o: Record<string, unknown>): Pick<RunOptions, 'evalData' | 'evalInterval' | 'evalSequences' | 'maxPassTokens'> => ({
   evalData: o.evalData as string | undefined, evalInterval: o.evalInterval as number, evalSequences: o.evalSequences as number,
+  maxPassTokens: o.maxPassTokens as number,
 });
 
 export function registerTrainCommands(program: Command): void {
@@ -78,12 +82,12 @@ export function registerTrainCommands(program: Command): void {
       .addOption(precisionOption('train')),
     DISTILL_DEFAULTS,
   );
-  addEvalFlags(distillCmd).action(function (this: Command, o: Record<string, unknown>) {
+  addRunFlags(distillCmd).action(function (this: Command, o: Record<string, unknown>) {
     const params = paramsFromFlags(DISTILL_DEFAULTS, DISTILL_CHECKS, o, this);
     const out = o.out as string;
     distill({
       teacher: o.teacher as string, student: o.student as string, data: o.data as string, out, params,
-      resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...evalFlags(o), ...progressHooks('distill'),
+      resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...runFlags(o), ...progressHooks('distill'),
     });
     console.log(`DistilBertForMaskedLM written to ${out} (metrics: ${join(out, 'metrics.jsonl')})`);
   });
@@ -104,11 +108,11 @@ export function registerTrainCommands(program: Command): void {
       .addOption(precisionOption('train')),
     PRETRAIN_DEFAULTS,
   );
-  addEvalFlags(pretrainCmd).action(function (this: Command, o: Record<string, unknown>) {
+  addRunFlags(pretrainCmd).action(function (this: Command, o: Record<string, unknown>) {
     const params = paramsFromFlags(PRETRAIN_DEFAULTS, PRETRAIN_CHECKS, o, this);
     const t = pretrain({
       config: o.config as string, data: o.data as string, out: o.out as string, tokenizer: o.tokenizer as string | undefined,
-      params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...evalFlags(o),
+      params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...runFlags(o),
       ...progressHooks('pretrain'),
     });
     console.log(`BertForMaskedLM (${t.model.numParameters().toLocaleString('en-US')} parameters) written to ${o.out}`);

@@ -8,7 +8,7 @@ import { loadWeightsInto, saveDistilBert } from '../models/pretrained.js';
 import { isBool, isNumber, TRAIN_CHECKS, TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { Trainer, type StepLosses, type TrainingData } from '../train/trainer.js';
 import { DEFAULT_MASKING, type MaskedBatch, type MaskingConfig, type SpecialIds } from './masking.js';
-import { DEFAULT_TRIPLE_LOSS, tripleLoss, type TripleLossConfig } from './triple_loss.js';
+import { DEFAULT_TRIPLE_LOSS, tripleLoss, type LossCounts, type TripleLossConfig } from './triple_loss.js';
 
 export type DistillParams = TrainParams & TripleLossConfig & MaskingConfig;
 
@@ -37,8 +37,8 @@ export class Distiller extends Trainer {
     teacher.eval();
   }
 
-  loss(batch: MaskedBatch): StepLosses {
-    const out = tripleLoss(this.student, this.teacher, batch, this.dparams);
+  loss(batch: MaskedBatch, whole: LossCounts): StepLosses {
+    const out = tripleLoss(this.student, this.teacher, batch, this.dparams, whole);
     // Terms with weight 0 are not computed (null) and not logged.
     const terms: Record<string, number> = { loss: out.loss.item() };
     for (const k of ['loss_ce', 'loss_mlm', 'loss_cos', 'loss_mse'] as const) if (out[k] !== null) terms[k] = out[k];

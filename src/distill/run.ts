@@ -31,6 +31,8 @@ export interface RunOptions {
   evalInterval?: number;
   /** Score the first this many held-out sequences; default 1000. */
   evalSequences?: number;
+  /** Most (padded) tokens in one forward/backward pass (Trainer.maxPassTokens); default 8192. */
+  maxPassTokens?: number;
 }
 
 export function trainingData(ds: Dataset): TrainingData {
@@ -61,6 +63,7 @@ function attachMlmEval(t: Trainer, model: BertForMaskedLM | DistilBertForMaskedL
 }
 
 function run(t: Trainer, o: RunOptions): void {
+  if (o.maxPassTokens !== undefined) t.maxPassTokens = o.maxPassTokens;
   withPrecision(parsePrecision(o.precision ?? 'fp32', TRAIN_PRECISIONS), () => {
     if (o.resume) t.resume(o.resume);
     o.onStart?.(t);

@@ -53,13 +53,37 @@ function where(n: number, pred: (i: number) => boolean): Int32Array {
   return Int32Array.from(out);
 }
 
+/** What each term averages over: counts of the whole batch when `b` is one pass of it (trainer.ts). */
+export interface LossCounts {
+  tokens: number;
+  targets: number;
+}
+
+/** Real tokens and MLM targets of a batch. */
+export function lossCounts(b: MlmBatch): LossCounts {
+  let tokens = 0, targets = 0;
+  for (let i = 0; i < b.attentionMask.length; i++) {
+    if (b.attentionMask[i] !== 0) tokens++;
+    if (b.mlmLabels[i] !== -100) targets++;
+  }
+  return { tokens, targets };
+}
+
+/**
+ * The triple loss of batch `b`. When `b` is some rows of a larger batch (one pass of a micro-batch
+ * split to bound memory), `whole` holds that batch's counts: each term is then this part's share of
+ * the whole batch's mean, and the parts' losses and gradients add up to the whole batch's.
+ */
 export function tripleLoss(student: DistilBertForMaskedLM, teacher: BertForMaskedLM, b: MlmBatch,
-  cfg: TripleLossConfig): TripleLossOutput {
+  cfg: TripleLossConfig, whole: LossCounts = lossCounts(b)): TripleLossOutput {
   const n = b.batch * b.seqLen;
   const tokens = where(n, (i) => b.attentionMask[i] !== 0);
   const targets = where(n, (i) => b.mlmLabels[i] !== -100);
   const logitTerms = cfg.alpha_ce > 0 || cfg.alpha_mse > 0;
   const projected = cfg.restrict_ce_to_mask || !logitTerms ? targets : tokens;
+  const share = { tokens: tokens.length / Math.max(whole.tokens, 1), targets: targets.length / Math.max(whole.targets, 1) };
+  const projectedShare = projected === targets ? share.targets : share.tokens;
+  const projectedWhole = projected === targets ? whole.targets : whole.tokens;
   const input = { inputIds: b.inputIds, attentionMask: b.attentionMask, batch: b.batch, seqLen: b.seqLen, mlmPositions: projected };
 
   const t = logitTerms || cfg.alpha_cos > 0 ? noGrad(() => {
@@ -77,13 +101,13 @@ export function tripleLoss(student: DistilBertForMaskedLM, teacher: BertForMaske
   // L_mlm: hard targets; rows that are not MLM targets carry -100 and are ignored.
   const labels = projected.map((i) => b.mlmLabels[i]!);
   const lossMlm = crossEntropy(s.logits, labels, -100);
-  terms.push([lossMlm, cfg.alpha_mlm]);
+  terms.push([lossMlm, cfg.alpha_mlm * share.targets]);
   // L_ce: soft targets on the projected rows, batchmean over rows, times T^2.
   let ce: number | null = null;
   if (t && cfg.alpha_ce > 0) {
     const lossCe = klDivTemperature(s.logits, t.logits, cfg.temperature);
-    ce = lossCe.item();
-    terms.push([lossCe, cfg.alpha_ce]);
+    ce = lossCe.item() * projectedShare;
+    terms.push([lossCe, cfg.alpha_ce * projectedShare]);
   }
   // L_cos: 1 - cos between last hidden states at every non-pad position.
   let cos: number | null = null;
@@ -92,15 +116,15 @@ export function tripleLoss(student: DistilBertForMaskedLM, teacher: BertForMaske
     const hs = s.hiddenStates[s.hiddenStates.length - 1]!.view([n, C]);
     const ht = t.hiddenStates[t.hiddenStates.length - 1]!.view([n, C]);
     const lossCos = cosineEmbedding(gatherRows(hs, tokens), noGrad(() => gatherRows(ht, tokens)));
-    cos = lossCos.item();
-    terms.push([lossCos, cfg.alpha_cos]);
+    cos = lossCos.item() * share.tokens;
+    terms.push([lossCos, cfg.alpha_cos * share.tokens]);
   }
   // L_mse: summed squared error of the selected logits / number of selected rows.
   let mse: number | null = null;
   if (t && cfg.alpha_mse > 0) {
     const lossMse = mseSum(s.logits, t.logits);
-    mse = lossMse.item() / projected.length;
-    terms.push([lossMse, cfg.alpha_mse / projected.length]);
+    mse = lossMse.item() / projectedWhole;
+    terms.push([lossMse, cfg.alpha_mse / projectedWhole]);
   }
-  return { loss: weightedSum(terms), loss_ce: ce, loss_mlm: lossMlm.item(), loss_cos: cos, loss_mse: mse };
+  return { loss: weightedSum(terms), loss_ce: ce, loss_mlm: lossMlm.item() * share.targets, loss_cos: cos, loss_mse: mse };
 }

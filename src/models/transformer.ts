@@ -5,7 +5,8 @@
 // Legend: B batch, T sequence, C hidden, F FFN size, V vocab, D head size, H' heads the layer keeps.
 import type { PrunedHeads } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
-import { addLayerNorm, linearGelu } from '../tensor/fused.js';
+import { arena } from '../tensor/arena.js';
+import { addLayerNorm, ffn, linearGelu } from '../tensor/fused.js';
 import { headMask as maskHeads } from '../tensor/head_mask.js';
 import { add, attention, dropout, gatherRows, layerNorm, linear } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -63,7 +64,6 @@ const ln = (m: Module, x: Tensor, name: string, eps: number): Tensor =>
 /** LayerNorm(x + residual): the post-LN residual block, fused. */
 const addLn = (m: Module, x: Tensor, residual: Tensor, name: string, eps: number): Tensor =>
   addLayerNorm(x, residual, m.p(`${name}.weight`), m.p(`${name}.bias`), eps);
-const linGelu = (m: Module, x: Tensor, name: string): Tensor => linearGelu(x, m.p(`${name}.weight`), m.p(`${name}.bias`));
 
 /** Dropout in training mode only, seeded from the module's stream. */
 export const drop = (m: Module, x: Tensor, p: number): Tensor => (m.training && p > 0 ? dropout(x, p, m.nextSeed()) : x);
@@ -98,11 +98,24 @@ function selfAttention(m: Module, x: Tensor, mask: Int32Array | null, prefix: st
 /** One encoder layer: x (B, T, C), mask (B, T) 1 = token, optional head mask (H') -> (B, T, C). */
 export function layerForward(m: Module, x: Tensor, mask: Int32Array | null, prefix: string, n: LayerNames,
   d: LayerDims, headMask: Tensor | null = null): Tensor {
-  let a = selfAttention(m, x, mask, prefix, n, d, headMask);
-  if (d.attnOutputDropout) a = drop(m, a, d.hiddenDropout);
+  const a0 = selfAttention(m, x, mask, prefix, n, d, headMask);
+  const a = d.attnOutputDropout ? drop(m, a0, d.hiddenDropout) : a0;
   const h = addLn(m, a, x, `${prefix}${n.ln1}`, d.eps); // (B, T, C)
-  const f = drop(m, lin(m, linGelu(m, h, `${prefix}${n.ffn1}`), `${prefix}${n.ffn2}`), d.hiddenDropout); // (B, T, C)
-  return addLn(m, f, h, `${prefix}${n.ln2}`, d.eps);
+  // The residual branches' outputs are spent once summed: addLayerNorm keeps the sum, and linear
+  // and dropout backward never read their outputs. Handing them back keeps a layer's training
+  // memory to q, k, v, the context, the FFN pre-activation, two sums and two LayerNorm outputs.
+  releaseData(a0, a);
+  const f0 = ffn(h, m.p(`${prefix}${n.ffn1}.weight`), m.p(`${prefix}${n.ffn1}.bias`), m.p(`${prefix}${n.ffn2}.weight`),
+    m.p(`${prefix}${n.ffn2}.bias`)); // (B, T, C)
+  const f = drop(m, f0, d.hiddenDropout);
+  const out = addLn(m, f, h, `${prefix}${n.ln2}`, d.eps);
+  releaseData(f0, f);
+  return out;
+}
+
+/** Hand the values of spent intermediates back to the arena (their gradients are separate buffers). */
+function releaseData(...ts: Tensor[]): void {
+  for (const t of ts) arena.release(t.data);
 }
 
 export interface MlmHeadNames {
@@ -118,7 +131,7 @@ export function mlmHeadForward(m: Module, hidden: Tensor, positions: Int32Array 
   const C = hidden.shape[hidden.shape.length - 1]!;
   const flat = hidden.view([hidden.size / C, C]);
   const h = positions ? gatherRows(flat, positions) : flat; // (n, C)
-  const t = ln(m, linGelu(m, h, names.dense), names.layerNorm, eps);
+  const t = ln(m, linearGelu(h, m.p(`${names.dense}.weight`), m.p(`${names.dense}.bias`)), names.layerNorm, eps);
   return linear(t, m.p(names.decoderWeight), m.p(names.decoderBias)); // (n, V)
 }
 
@@ -136,10 +149,20 @@ export function embeddingsForward(m: Module, ids: Int32Array, types: Int32Array 
   n: EmbeddingNames, o: { maxPositions: number; padId: number; eps: number; dropout: number }): Tensor {
   if (T > o.maxPositions) throw new Error(`sequence length ${T} exceeds max_position_embeddings ${o.maxPositions}`);
   const shape = [B, T];
-  let e = gatherRows(m.p(`${n.prefix}word_embeddings.weight`), ids, shape, o.padId);
-  e = add(e, gatherRows(m.p(`${n.prefix}position_embeddings.weight`), positionIds(B, T), shape));
-  if (n.tokenTypes) e = add(e, gatherRows(m.p(`${n.prefix}token_type_embeddings.weight`), types ?? new Int32Array(B * T), shape));
-  return drop(m, ln(m, e, `${n.prefix}LayerNorm`, o.eps), o.dropout);
+  const word = gatherRows(m.p(`${n.prefix}word_embeddings.weight`), ids, shape, o.padId);
+  const pos = gatherRows(m.p(`${n.prefix}position_embeddings.weight`), positionIds(B, T), shape);
+  let out: Tensor;
+  if (n.tokenTypes) {
+    const wp = add(word, pos);
+    releaseData(word, pos);
+    const type = gatherRows(m.p(`${n.prefix}token_type_embeddings.weight`), types ?? new Int32Array(B * T), shape);
+    out = addLn(m, wp, type, `${n.prefix}LayerNorm`, o.eps);
+    releaseData(wp, type);
+  } else {
+    out = addLn(m, word, pos, `${n.prefix}LayerNorm`, o.eps);
+    releaseData(word, pos);
+  }
+  return drop(m, out, o.dropout);
 }
 
 /** Flat position ids (B*T): 0..T-1 for each row. */

@@ -3,6 +3,11 @@
 // in the steady state: fresh multi-MB ArrayBuffers cost page faults and zeroing that, measured here,
 // halve the speed of the GEMM that first writes them (bench/README.md).
 // Tensors created inside `reuse` must not escape it: read the numbers you need before it returns.
+// Inside a scope, `release` hands a buffer back early (a gradient once its producer's backward has
+// run, a temporary once read), so later allocations of the same step reuse it: the peak is what is
+// alive at once, not everything the step ever touched. Buffers of BIG_FLOATS and more live on
+// huge-page mappings (native/alloc.cc), where first touches cost a fraction of 4 KiB page faults.
+import { native } from './native.js';
 
 /** Buckets grow in steps of 1/8 of the power of two below the size, so reuse wastes < 12.5%. */
 function bucket(n: number): number {
@@ -17,22 +22,48 @@ function bucket(n: number): number {
  */
 const KEEP_FACTOR = 2;
 const FLOOR_BYTES = 256 * 2 ** 20;
+/** 1 MiB: smaller buffers come from V8's allocator, which pools them itself. */
+const BIG_FLOATS = 1 << 18;
+
+/** n zero-filled floats; big ones on huge pages (also used for parameters, gradients, AdamW moments). */
+export const newFloats = (n: number): Float32Array => (n >= BIG_FLOATS ? native.allocF32(n) : new Float32Array(n));
 
 class Arena {
   private free = new Map<number, Float32Array[]>();
   /** Scope in which each bucket size was last asked for. */
   private lastUsed = new Map<number, number>();
   private scope = 0;
-  private taken: Float32Array[] | null = null;
+  /** Buffers handed out in the current scope, by their memory (a subarray shares its ArrayBuffer). */
+  private taken: Map<ArrayBufferLike, Float32Array> | null = null;
+  /** Bytes handed out and not yet back, and their high-water mark in the current scope. */
+  private live = 0;
+  private peak = 0;
 
   /** A buffer of n floats with unspecified contents (every element must be written). */
   alloc(n: number): Float32Array {
     if (!this.taken || n === 0) return new Float32Array(n);
     const size = this.fit(bucket(n));
     this.lastUsed.set(size, this.scope);
-    const buf = this.free.get(size)?.pop() ?? new Float32Array(size);
-    this.taken.push(buf);
+    const buf = this.free.get(size)?.pop() ?? newFloats(size);
+    this.taken.set(buf.buffer, buf);
+    this.live += buf.byteLength;
+    this.peak = Math.max(this.peak, this.live);
     return buf.subarray(0, n);
+  }
+
+  /**
+   * Hand `arr` (from alloc or zeros in this scope) back before the scope ends: its memory may be
+   * returned by the next alloc, so the caller must not read or write it again. Anything else
+   * (parameters, buffers from outside a scope, a buffer already released) is left alone.
+   */
+  release(arr: Float32Array | null): void {
+    const buf = arr && this.taken?.get(arr.buffer);
+    if (!buf) return;
+    this.taken!.delete(arr.buffer);
+    this.live -= buf.byteLength;
+    const list = this.free.get(buf.length);
+    if (list) list.push(buf);
+    else this.free.set(buf.length, [buf]);
   }
 
   /**
@@ -63,21 +94,25 @@ class Arena {
   reuse<T>(fn: () => T): T {
     if (this.taken) return fn();
     this.scope++;
-    this.taken = [];
+    this.taken = new Map();
+    this.live = 0;
+    this.peak = 0;
     try {
       return fn();
     } finally {
-      for (const buf of this.taken) {
+      for (const buf of this.taken.values()) {
         const list = this.free.get(buf.length);
         if (list) list.push(buf);
         else this.free.set(buf.length, [buf]);
       }
-      let working = 0;
-      for (const buf of this.taken) working += buf.byteLength;
       this.taken = null;
-      this.evict(Math.max(KEEP_FACTOR * working, FLOOR_BYTES));
+      this.lastPeak = this.peak;
+      this.evict(Math.max(KEEP_FACTOR * this.peak, FLOOR_BYTES));
     }
   }
+
+  /** Most bytes alive at once in the last finished scope (its working set). */
+  lastPeak = 0;
 
   /** Drop least recently used sizes until the free lists hold at most `budget` bytes. */
   private evict(budget: number): void {

@@ -20,7 +20,7 @@ export function headMask(ctx: Tensor, mask: Tensor): Tensor {
       for (let d = 0; d < D; d++) yd[o + d] = x[o + d]! * g;
     }
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       const dy = y.grad;
       if (!dy) return;
       // dctx = mask[h] * dy; dmask[h] = sum over b, t, d of ctx * dy.

@@ -11,6 +11,8 @@ type I32 = Int32Array;
 
 export interface NativeKernels {
   threads(): number;
+  /** n zero-filled floats on huge-page backed memory (native/alloc.cc), for the arena. */
+  allocF32(n: number): Float32Array;
   setThreads(n: number): void;
   matmul(C: F32, A: F32, B: F32, bias: F32 | null, batch: number, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean, bf16?: boolean): void;
@@ -19,14 +21,18 @@ export interface NativeKernels {
   linearPacked(Y: F32, X: F32, W: F32, bias: F32 | null, M: number, N: number, K: number, version: number,
     precision?: number, gelu?: boolean): void;
   clearPacked(): void;
-  attentionForward(ctx: F32, probs: F32, q: F32, k: F32, v: F32, mask: I32 | null,
+  /** probs null: not kept (the backward recomputes them). */
+  attentionForward(ctx: F32, probs: F32 | null, q: F32, k: F32, v: F32, mask: I32 | null,
     B: number, T: number, H: number, D: number, dropoutP: number, seed: number): void;
-  attentionBackward(dq: F32, dk: F32, dv: F32, dctx: F32, probs: F32, q: F32, k: F32, v: F32,
+  attentionBackward(dq: F32, dk: F32, dv: F32, dctx: F32, probs: F32 | null, q: F32, k: F32, v: F32, mask: I32 | null,
     B: number, T: number, H: number, D: number, dropoutP: number, seed: number): void;
   layernormForward(out: F32, mean: F32, rstd: F32, inp: F32, w: F32, b: F32, N: number, C: number, eps: number): void;
   addLayernormForward(out: F32, sum: F32 | null, mean: F32, rstd: F32, x: F32, y: F32, w: F32, b: F32, N: number, C: number,
     eps: number): void;
   layernormBackward(dinp: F32, dw: F32 | null, db: F32 | null, dout: F32, inp: F32, mean: F32, rstd: F32, w: F32,
+    N: number, C: number): void;
+  /** The same gradients from the output: xhat = (out - b) / w (every |w| well above 0). */
+  layernormBackwardFromOutput(dinp: F32, dw: F32 | null, db: F32 | null, dout: F32, out: F32, rstd: F32, w: F32, b: F32,
     N: number, C: number): void;
   geluForward(out: F32, inp: F32, n: number): void;
   geluBackward(dinp: F32, inp: F32, dout: F32, n: number): void;
@@ -41,6 +47,7 @@ export interface NativeKernels {
   add(out: F32, x: F32, y: F32, n: number): void;
   addInto(dst: F32, src: F32, n: number, alpha: number): void;
   crossEntropyForward(logits: F32, targets: I32, N: number, V: number, ignoreIndex: number): number;
+  /** dlogits may be logits itself: they are then replaced by their gradient. */
   crossEntropyBackward(dlogits: F32, logits: F32, targets: I32, N: number, V: number, ignoreIndex: number,
     scale: number): void;
   klDivForward(s: F32, t: F32, N: number, V: number, temperature: number): number;

@@ -31,7 +31,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     native.linearPacked(y.data, x.data, w.data, b ? b.data : null, M, N, K, w.version(), PRECISION_CODE[precision]);
   else native.matmul(y.data, x.data, w.data, b ? b.data : null, 1, M, N, K, false, true, false, bf16);
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       const dy = y.grad;
       if (!dy) return;
       if (x.requiresGrad) native.matmul(x.gradBuf(), dy, w.data, null, 1, M, K, N, false, false, true, bf16);
@@ -55,7 +55,7 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   const bf16 = getPrecision() !== 'fp32';
   native.matmul(c.data, a.data, b.data, null, batch, M, N, K, transA, transB, false, bf16);
   if (c.requiresGrad)
-    tape.record([c], () => {
+    tape.record(c, () => {
       const dc = c.grad;
       if (!dc) return;
       // dA = dC . op(B)^T (stored transposed when transA); dB likewise.
@@ -79,11 +79,12 @@ export function layerNorm(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor 
   const mean = arena.alloc(N), rstd = arena.alloc(N);
   native.layernormForward(y.data, mean, rstd, x.data, w.data, b.data, N, C, eps);
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       if (!y.grad) return;
-      native.layernormBackward(x.requiresGrad ? x.gradBuf() : arena.alloc(x.size),
-        w.requiresGrad ? w.gradBuf() : null, b.requiresGrad ? b.gradBuf() : null,
+      const dx = x.requiresGrad ? x.gradBuf() : arena.alloc(x.size);
+      native.layernormBackward(dx, w.requiresGrad ? w.gradBuf() : null, b.requiresGrad ? b.gradBuf() : null,
         y.grad, x.data, mean, rstd, w.data, N, C);
+      if (!x.requiresGrad) arena.release(dx);
     });
   return y;
 }
@@ -94,7 +95,7 @@ function unary(x: Tensor, kind: Unary): Tensor {
   const y = result(arena.alloc(x.size), x.shape, [x]);
   native[`${kind}Forward`](y.data, x.data, x.size);
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       if (!y.grad) return;
       // tanh's derivative is a function of its output; GELU's and ReLU's of their input.
       native[`${kind}Backward`](x.gradBuf(), kind === 'tanh' ? y.data : x.data, y.grad, x.size);
@@ -113,7 +114,7 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
   const y = result(arena.alloc(x.size), x.shape, [x]);
   native.dropoutForward(y.data, x.data, x.size, p, seed);
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       if (y.grad) native.dropoutBackward(x.gradBuf(), y.grad, x.size, p, seed);
     });
   return y;
@@ -124,7 +125,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const y = result(arena.alloc(a.size), a.shape, [a, b]);
   native.add(y.data, a.data, b.data, a.size);
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       const dy = y.grad;
       if (!dy) return;
       // By now every consumer of y has run (reverse order), so dy is final and read only here:
@@ -135,6 +136,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
         const scale = a === b ? 2 : 1;
         if (!handed && !t.grad && scale === 1) {
           t.grad = dy;
+          y.grad = null; // t owns the buffer now; the tape must not release it
           handed = true;
         } else native.addInto(t.gradBuf(), dy, t.size, scale);
       }
@@ -152,7 +154,7 @@ export function gatherRows(table: Tensor, ids: Int32Array, idsShape: number[] = 
   const y = result(arena.alloc(ids.length * C), [...idsShape, C], [table]);
   native.embeddingForward(y.data, ids, table.data, ids.length, C, V);
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       if (y.grad) native.embeddingBackward(table.gradBuf(), y.grad, ids, ids.length, C, V, paddingIdx);
     });
   return y;
@@ -171,12 +173,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: Int32Array | nu
   if (C % heads !== 0) throw new Error(`attention: hidden size ${C} is not divisible by ${heads} heads`);
   const D = C / heads;
   const ctx = result(arena.alloc(q.size), q.shape, [q, k, v]);
-  const probs = arena.alloc(B * heads * T * T);
-  native.attentionForward(ctx.data, probs, q.data, k.data, v.data, mask, B, T, heads, D, dropoutP, seed);
+  // The probabilities are not kept: the backward recomputes them from q and k (native/attention.cc),
+  // which saves B * H * T * T floats a layer for one extra q k^T product.
+  native.attentionForward(ctx.data, null, q.data, k.data, v.data, mask, B, T, heads, D, dropoutP, seed);
   if (ctx.requiresGrad)
-    tape.record([ctx], () => {
+    tape.record(ctx, () => {
       if (!ctx.grad) return;
-      native.attentionBackward(q.gradBuf(), k.gradBuf(), v.gradBuf(), ctx.grad, probs, q.data, k.data, v.data,
+      native.attentionBackward(q.gradBuf(), k.gradBuf(), v.gradBuf(), ctx.grad, null, q.data, k.data, v.data, mask,
         B, T, heads, D, dropoutP, seed);
     });
   return ctx;
@@ -185,19 +188,25 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, mask: Int32Array | nu
 /** Scalar loss tensor whose backward calls `grad(g)` with the upstream gradient g. */
 function scalarLoss(value: number, inputs: Tensor[], grad: (g: number) => void): Tensor {
   const loss = result(Float32Array.of(value), [], inputs);
-  if (loss.requiresGrad) tape.record([loss], () => grad(loss.grad ? loss.grad[0]! : 0));
+  if (loss.requiresGrad) tape.record(loss, () => grad(loss.grad ? loss.grad[0]! : 0));
   return loss;
 }
 
-/** Mean cross-entropy of logits (N, V) against targets (N), skipping `ignoreIndex` (-100). */
-export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -100): Tensor {
+/**
+ * Mean cross-entropy of logits (N, V) against targets (N), skipping `ignoreIndex` (-100). With
+ * `consume`, the caller promises the loss is the logits' only reader: the backward then turns the
+ * logits buffer into their gradient in place instead of allocating another (N, V) one.
+ */
+export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -100, { consume = false } = {}): Tensor {
   const V = last(logits), N = rows(logits);
   if (targets.length !== N) throw new Error(`crossEntropy: ${targets.length} targets for ${N} rows of logits`);
   const value = native.crossEntropyForward(logits.data, targets, N, V, ignoreIndex);
   let count = 0;
   for (const t of targets) if (t !== ignoreIndex) count++;
   return scalarLoss(value, [logits], (g) => {
-    if (count > 0) native.crossEntropyBackward(logits.gradBuf(), logits.data, targets, N, V, ignoreIndex, g / count);
+    if (count === 0) return;
+    if (consume && !logits.grad) logits.grad = logits.data;
+    native.crossEntropyBackward(logits.gradBuf(), logits.data, targets, N, V, ignoreIndex, g / count);
   });
 }
 

@@ -1,6 +1,7 @@
 // Parameters of a model in one flat Float32Array with named views (llm.c `ParameterTensors`).
 // Gradients and AdamW moments share the layout, so the optimizer is one fused loop over the buffer
 // and a checkpoint is one write. View names are the Hugging Face checkpoint keys.
+import { newFloats } from './arena.js';
 
 export interface ParamSpec {
   name: string;
@@ -52,7 +53,7 @@ export class ParamStore {
       offset += e.size;
     }
     this.size = offset;
-    this.data = new Float32Array(offset);
+    this.data = newFloats(offset);
   }
 
   has(name: string): boolean {
@@ -86,7 +87,7 @@ export class ParamStore {
   }
 
   enableGrad(): Float32Array {
-    if (!this.grad) this.grad = new Float32Array(this.size);
+    if (!this.grad) this.grad = newFloats(this.size);
     return this.grad;
   }
 

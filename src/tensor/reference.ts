@@ -99,9 +99,9 @@ function noDropout(p: number): void {
 
 /**
  * ctx (B, T, C) = softmax(q k^T / sqrt(D) + mask) v per head, heads read as columns h*D..h*D+D of
- * the (B, T, C) projections; probs (B, H, T, T) receives the softmax (saved for backward).
+ * the (B, T, C) projections; probs (B, H, T, T), unless null, receives the softmax.
  */
-export function attentionForward(ctx: Vec, probs: Vec, q: Vec, k: Vec, v: Vec, mask: Int32Array | null,
+export function attentionForward(ctx: Vec, probs: Vec | null, q: Vec, k: Vec, v: Vec, mask: Int32Array | null,
   B: number, T: number, H: number, D: number, dropoutP: number, _seed: number): void {
   noDropout(dropoutP);
   const C = H * D, scale = 1 / Math.sqrt(D);
@@ -116,8 +116,10 @@ export function attentionForward(ctx: Vec, probs: Vec, q: Vec, k: Vec, v: Vec, m
           S[((b * H + h) * T + i) * T + j] = s * scale;
         }
   maskedSoftmaxForward(S, S, mask, B, H * T, T);
-  need(probs, S.length, 'probs');
-  probs.set(S);
+  if (probs) {
+    need(probs, S.length, 'probs');
+    probs.set(S);
+  }
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++)
       for (let i = 0; i < T; i++)
@@ -128,13 +130,21 @@ export function attentionForward(ctx: Vec, probs: Vec, q: Vec, k: Vec, v: Vec, m
         }
 }
 
-/** dq, dk, dv (B, T, C) += gradients of attentionForward for upstream dctx, given its probs. */
-export function attentionBackward(dq: Vec, dk: Vec, dv: Vec, dctx: Vec, probs: Vec, q: Vec, k: Vec, v: Vec,
-  B: number, T: number, H: number, D: number, dropoutP: number, _seed: number): void {
+/**
+ * dq, dk, dv (B, T, C) += gradients of attentionForward for upstream dctx, given its probs (null:
+ * recomputed from q, k and mask).
+ */
+export function attentionBackward(dq: Vec, dk: Vec, dv: Vec, dctx: Vec, probsIn: Vec | null, q: Vec, k: Vec, v: Vec,
+  mask: Int32Array | null, B: number, T: number, H: number, D: number, dropoutP: number, _seed: number): void {
   noDropout(dropoutP);
   const C = H * D, scale = 1 / Math.sqrt(D);
   for (const [x, what] of [[dq, 'dq'], [dk, 'dk'], [dv, 'dv'], [dctx, 'dctx'], [q, 'q'], [k, 'k'], [v, 'v']] as const)
     need(x, B * T * C, what);
+  let probs = probsIn;
+  if (!probs) {
+    probs = new Float64Array(B * H * T * T);
+    attentionForward(new Float64Array(B * T * C), probs, q, k, v, mask, B, T, H, D, 0, 0);
+  }
   need(probs, B * H * T * T, 'probs');
   const at = (b: number, t: number, h: number, d: number): number => (b * T + t) * C + h * D + d;
   for (let b = 0; b < B; b++)
@@ -273,6 +283,16 @@ export function addInto(dst: Vec, src: Vec, n: number, alpha: number): void {
   for (let i = 0; i < n; i++) dst[i] = dst[i]! + alpha * src[i]!;
 }
 
+/** layernormBackward from the output: the input is rebuilt as x = (out - b) / w * (1 / rstd) + mean. */
+export function layernormBackwardFromOutput(dinp: Vec, dw: Vec | null, db: Vec | null, dout: Vec, out: Vec, rstd: Vec, w: Vec, b: Vec,
+  N: number, C: number): void {
+  need(out, N * C, 'out'); need(rstd, N, 'rstd'); need(w, C, 'weight'); need(b, C, 'bias');
+  // With mean 0, x = xhat / rstd has the same xhat and rstd, and LayerNorm's gradients depend on x only through them.
+  const x = new Float64Array(N * C), mean = new Float64Array(N);
+  for (let i = 0; i < N; i++) for (let j = 0; j < C; j++) x[i * C + j] = (out[i * C + j]! - b[j]!) / w[j]! / rstd[i]!;
+  layernormBackward(dinp, dw, db, dout, x, mean, rstd, w, N, C);
+}
+
 /** LayerNorm(x + y); sum (N, C) receives x + y unless null. */
 export function addLayernormForward(out: Vec, sum: Vec | null, mean: Vec, rstd: Vec, x: Vec, y: Vec, w: Vec, b: Vec,
   N: number, C: number, eps: number): void {
@@ -282,13 +302,17 @@ export function addLayernormForward(out: Vec, sum: Vec | null, mean: Vec, rstd: 
   layernormForward(out, mean, rstd, s, w, b, N, C, eps);
 }
 
-/** The kernels NativeKernels has a reference for (all but threads and dropout). */
-/** linearPacked is matmul with a cached weight layout (its reference is `linearPackedRef`); clearPacked is cache housekeeping. */
-export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'dropoutForward' | 'dropoutBackward' | 'linearPacked' | 'clearPacked'>;
+/**
+ * The kernels NativeKernels has a reference for: all but threads, memory and dropout. linearPacked
+ * is matmul with a cached weight layout (its reference is `linearPackedRef`); clearPacked is cache
+ * housekeeping; allocF32 hands out memory.
+ */
+export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'allocF32' | 'dropoutForward' | 'dropoutBackward' | 'linearPacked' | 'clearPacked'>;
 
 /** Every reference kernel under its NativeKernels name, plus the softmax pieces of attention. */
 export const reference = {
   matmul, biasGrad, attentionForward, attentionBackward, layernormForward, addLayernormForward, layernormBackward,
+  layernormBackwardFromOutput,
   geluForward, geluBackward, tanhForward, tanhBackward, reluForward, reluBackward,
   embeddingForward, embeddingBackward, add, addInto,
   crossEntropyForward, crossEntropyBackward, klDivForward, klDivBackward,

@@ -40,6 +40,12 @@ export function crossEntropyBackward(dlogits: Vec, logits: Vec, targets: Int32Ar
   ignoreIndex: number, scale: number): void {
   need(dlogits, N * V, 'dlogits'); need(logits, N * V, 'logits'); need(targets, N, 'targets');
   checkTargets(targets, V, ignoreIndex);
+  // dlogits === logits: the logits are replaced by their gradient (native/losses.cc).
+  const inPlace = dlogits === logits;
+  if (inPlace) {
+    logits = Float64Array.from(logits);
+    dlogits.fill(0);
+  }
   for (let i = 0; i < N; i++) {
     if (targets[i] === ignoreIndex) continue;
     const lse = rowLse(logits, i, V, 1);

@@ -14,7 +14,7 @@ export function selectColumn(x: Tensor, j: number): Tensor {
   const xd = x.data, yd = y.data;
   for (let i = 0; i < N; i++) yd[i] = xd[i * K + j]!;
   if (y.requiresGrad)
-    tape.record([y], () => {
+    tape.record(y, () => {
       const dy = y.grad;
       if (!dy) return;
       const dx = x.gradBuf();

@@ -1,7 +1,10 @@
 // A tiny tape-based autograd (micrograd / tinygrad style) over Float32Array tensors.
 // Each op runs its native forward kernel and, when gradients are on and an input needs one, pushes
 // a closure that runs the backward kernel. `backward(loss)` walks the tape in reverse; gradient
-// buffers are allocated on first use and kernels accumulate into them (+=).
+// buffers are allocated on first use and kernels accumulate into them (+=). Once an op's backward
+// has run, every consumer of its output has run before it, so the output's gradient is spent: the
+// tape hands it back to the arena, and only leaf tensors (parameters, inputs) keep a gradient after
+// backward(), as in PyTorch.
 import { arena } from './arena.js';
 import { numel } from './params.js';
 
@@ -55,8 +58,13 @@ export class Tensor {
   }
 }
 
+interface Node {
+  output: Tensor;
+  backward: () => void;
+}
+
 class Tape {
-  private nodes: Array<() => void> = [];
+  private nodes: Node[] = [];
   private gradDepth = 0;
 
   /** True when ops should record their backward (not inside `noGrad`). */
@@ -64,9 +72,14 @@ class Tape {
     return this.gradDepth === 0;
   }
 
-  record(inputs: Tensor[], backward: () => void): boolean {
-    if (this.gradDepth > 0 || !inputs.some((t) => t.requiresGrad)) return false;
-    this.nodes.push(backward);
+  /**
+   * Record the backward of the op that made `output` (when it requires grad). After it runs, the
+   * tape releases output.grad; a backward that hands the buffer on to an input sets output.grad to
+   * null first.
+   */
+  record(output: Tensor, backward: () => void): boolean {
+    if (this.gradDepth > 0 || !output.requiresGrad) return false;
+    this.nodes.push({ output, backward });
     return true;
   }
 
@@ -85,7 +98,12 @@ class Tape {
     loss.gradBuf()[0] = 1;
     const nodes = this.nodes;
     this.nodes = [];
-    for (let i = nodes.length - 1; i >= 0; i--) nodes[i]!();
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const { output, backward } = nodes[i]!;
+      backward();
+      arena.release(output.grad);
+      output.grad = null;
+    }
   }
 
   /** Drop recorded ops without running them (e.g. after an evaluation pass with grads on). */

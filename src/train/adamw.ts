@@ -1,5 +1,6 @@
 // AdamW over a model's flat parameter buffer (PyTorch semantics), with global gradient-norm clipping
 // fused into the same pass (torch.nn.utils.clip_grad_norm_: scale = max_norm / (norm + 1e-6) when < 1).
+import { newFloats } from '../tensor/arena.js';
 import { native } from '../tensor/native.js';
 import type { ParamStore } from '../tensor/params.js';
 
@@ -24,8 +25,8 @@ export class AdamW {
   private readonly decayMask: Uint8Array;
 
   constructor(private readonly params: ParamStore, readonly config: AdamWConfig) {
-    this.expAvg = new Float32Array(params.size);
-    this.expAvgSq = new Float32Array(params.size);
+    this.expAvg = newFloats(params.size);
+    this.expAvgSq = newFloats(params.size);
     this.decayMask = params.decayMask();
   }
 

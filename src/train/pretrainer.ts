@@ -5,7 +5,8 @@ import type { BertConfig } from '../io/config.js';
 import type { BertForMaskedLM } from '../models/bert.js';
 import { loadWeightsInto, saveBert } from '../models/pretrained.js';
 import type { MaskedBatch, MaskingConfig, SpecialIds } from '../distill/masking.js';
-import { crossEntropy } from '../tensor/ops.js';
+import type { LossCounts } from '../distill/triple_loss.js';
+import { crossEntropy, weightedSum } from '../tensor/ops.js';
 import type { TrainParams } from './params.js';
 import { Trainer, type StepLosses, type TrainingData } from './trainer.js';
 
@@ -15,12 +16,15 @@ export class MlmPretrainer extends Trainer {
     super(bert, data, params, masking, special, out, bert.config.max_position_embeddings, { ...params, ...masking });
   }
 
-  loss(b: MaskedBatch): StepLosses {
+  loss(b: MaskedBatch, whole: LossCounts): StepLosses {
     const targets: number[] = [];
     for (let i = 0; i < b.mlmLabels.length; i++) if (b.mlmLabels[i] !== -100) targets.push(i);
     const positions = Int32Array.from(targets);
     const out = this.bert.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, batch: b.batch, seqLen: b.seqLen, mlmPositions: positions });
-    const loss = crossEntropy(out.logits, positions.map((i) => b.mlmLabels[i]!));
+    // The logits feed this loss alone: their gradient may take their memory.
+    const ce = crossEntropy(out.logits, positions.map((i) => b.mlmLabels[i]!), -100, { consume: true });
+    // This pass's share of the micro-batch's mean over all its targets.
+    const loss = weightedSum([[ce, positions.length / Math.max(whole.targets, 1)]]);
     return { loss, terms: { loss: loss.item(), loss_mlm: loss.item() } };
   }
 

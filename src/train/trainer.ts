@@ -8,6 +8,7 @@ import { atomicWriteFile } from '../io/atomic.js';
 import { writing } from '../io/disk_errors.js';
 import { epochBatches, collate, lengthGroups } from '../data/batches.js';
 import { prepareBatchMlm, tokenWeights, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../distill/masking.js';
+import { lossCounts, type LossCounts } from '../distill/triple_loss.js';
 import type { Module } from '../models/module.js';
 import { arena } from '../tensor/arena.js';
 import { weightedSum } from '../tensor/ops.js';
@@ -51,6 +52,23 @@ export interface StepLog {
   [term: string]: number;
 }
 
+/** 64 sequences of 128 tokens: a 6-layer, 256-wide BERT keeps ~0.6 GB of activations for it. */
+export const DEFAULT_PASS_TOKENS = 8192;
+
+/** Rows [start, start + rows) of a masked batch, as views (no copy). */
+function rowsOf(b: MaskedBatch, start: number, rows: number): MaskedBatch {
+  const T = b.seqLen, [s, e] = [start * T, (start + rows) * T];
+  return { inputIds: b.inputIds.subarray(s, e), attentionMask: b.attentionMask.subarray(s, e), mlmLabels: b.mlmLabels.subarray(s, e), batch: rows, seqLen: T };
+}
+
+/** `b` cut into parts of at most `rows` rows (the batch itself when it fits). */
+function splitRows(b: MaskedBatch, rows: number): MaskedBatch[] {
+  if (b.batch <= rows) return [b];
+  const parts: MaskedBatch[] = [];
+  for (let start = 0; start < b.batch; start += rows) parts.push(rowsOf(b, start, Math.min(rows, b.batch - start)));
+  return parts;
+}
+
 /** Random streams derived from the seed (rng.ts): one per use, so each is reproducible alone. */
 const STREAM_EPOCH = 1, STREAM_DROPOUT = 2, STREAM_MASK = 3;
 
@@ -67,6 +85,13 @@ export abstract class Trainer {
    * eval_mlm_accuracy) join that step's log line. The model is in eval mode while `run` runs.
    */
   evaluation: { interval: number; run: () => Record<string, number> } | null = null;
+  /**
+   * Most (padded) tokens in one forward/backward pass: a larger micro-batch runs as several passes
+   * over its rows, with the same summed gradient, so activation memory stays bounded whatever the
+   * batch size. Not recorded in checkpoints: like the thread count, it changes only the order of
+   * float sums (and which elements dropout draws for), not the training itself.
+   */
+  maxPassTokens = DEFAULT_PASS_TOKENS;
   /** Receives notes that do not stop the run (damaged checkpoints passed over, leftovers removed); stderr by default. */
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`);
   private checkpointStep = -1;
@@ -105,8 +130,12 @@ export abstract class Trainer {
     this.state = { step: 0, micro_step: 0, epoch: 0, batch_in_epoch: 0, params: recorded, data: data.identity, saved_at: '' };
   }
 
-  /** The loss of one masked batch (and its terms for the logs). */
-  abstract loss(batch: MaskedBatch): StepLosses;
+  /**
+   * The loss of one masked batch (and its terms for the logs). `batch` may be some rows of a larger
+   * micro-batch (one pass, see maxPassTokens) whose counts are `whole`: the loss is then this part's
+   * share of the whole micro-batch's, so the parts' gradients add up to the whole one's.
+   */
+  abstract loss(batch: MaskedBatch, whole: LossCounts): StepLosses;
 
   /** Write the trained model as a Hugging Face directory. */
   abstract saveModel(dir: string): void;
@@ -118,13 +147,25 @@ export abstract class Trainer {
     return prepareBatchMlm(padded.ids, padded.lengths, padded.seqLen, this.weights, this.special, this.masking, rng);
   }
 
-  /** Forward and backward of one micro-batch; returns its loss terms. Throws on a NaN/Inf term. */
+  /**
+   * Forward and backward of one micro-batch, in passes of at most maxPassTokens (padded) tokens;
+   * returns its loss terms. Throws on a NaN/Inf term.
+   */
   step(batch: MaskedBatch): Record<string, number> {
     this.model.dropoutSeed = deriveSeed(this.params.seed, STREAM_DROPOUT, this.state.micro_step);
     this.model.dropoutCounter = 0;
     this.model.train();
+    const whole = lossCounts(batch);
+    const total: Record<string, number> = {};
+    for (const part of splitRows(batch, Math.max(1, Math.floor(this.maxPassTokens / batch.seqLen))))
+      for (const [k, v] of Object.entries(this.pass(part, whole))) total[k] = (total[k] ?? 0) + v;
+    return total;
+  }
+
+  /** Forward and backward of one pass. */
+  private pass(batch: MaskedBatch, whole: LossCounts): Record<string, number> {
     return arena.reuse(() => {
-      const { loss, terms } = this.loss(batch);
+      const { loss, terms } = this.loss(batch, whole);
       // The total `loss` goes last: the term that diverged (loss_ce, loss_cos, ...) is what to name.
       const bad = Object.entries(terms).filter(([, v]) => !Number.isFinite(v)).sort(([a], [b]) => Number(a === 'loss') - Number(b === 'loss'));
       if (bad.length > 0) {

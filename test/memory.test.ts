@@ -1,0 +1,171 @@
+// Training memory: what the backward keeps and when buffers go back to the arena. The kernels that
+// avoid keeping a tensor (attention recomputing its probabilities, LayerNorm's backward from its
+// output, cross-entropy's gradient in place of the logits) equal the ones that keep it; the tape
+// releases spent gradients; a micro-batch run as several passes gives the gradients of one pass;
+// huge-page arena buffers behave as ordinary Float32Arrays.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tripleLoss } from '../src/distill/triple_loss.js';
+import { bertConfig, distilBertConfig } from '../src/io/config.js';
+import { BertForMaskedLM } from '../src/models/bert.js';
+import { DistilBertForMaskedLM } from '../src/models/distilbert.js';
+import { arena } from '../src/tensor/arena.js';
+import { native } from '../src/tensor/native.js';
+import { add, crossEntropy, linear } from '../src/tensor/ops.js';
+import { reference as R } from '../src/tensor/reference.js';
+import { backward, Tensor } from '../src/tensor/tensor.js';
+import { MlmPretrainer } from '../src/train/pretrainer.js';
+import { TRAIN_DEFAULTS } from '../src/train/params.js';
+import { DEFAULT_MASKING } from '../src/distill/masking.js';
+import { assertClose } from './helpers.js';
+import { randn, seededRng } from './op_helper.js';
+
+test('attention backward: probabilities recomputed from q, k and the mask equal the kept ones', () => {
+  const [B, T, H, D] = [3, 9, 2, 4], C = H * D, r = seededRng(31);
+  const [q, k, v, dctx] = [0, 1, 2, 3].map(() => randn(r, B * T * C));
+  const mask = Int32Array.from({ length: B * T }, (_, i) => (i % T < T - (i / T | 0) * 3 ? 1 : 0)); // rows padded by 0, 3, 6
+  for (const p of [0, 0.2]) {
+    const probs = new Float32Array(B * H * T * T), ctx = new Float32Array(B * T * C), ctx2 = new Float32Array(B * T * C);
+    native.attentionForward(ctx, probs, q!, k!, v!, mask, B, T, H, D, p, 5);
+    native.attentionForward(ctx2, null, q!, k!, v!, mask, B, T, H, D, p, 5);
+    assert.deepEqual(ctx2, ctx, 'the forward does not depend on keeping the probabilities');
+    const kept = [0, 1, 2].map(() => new Float32Array(B * T * C)), recomputed = [0, 1, 2].map(() => new Float32Array(B * T * C));
+    native.attentionBackward(kept[0]!, kept[1]!, kept[2]!, dctx!, probs, q!, k!, v!, mask, B, T, H, D, p, 5);
+    native.attentionBackward(recomputed[0]!, recomputed[1]!, recomputed[2]!, dctx!, null, q!, k!, v!, mask, B, T, H, D, p, 5);
+    recomputed.forEach((g, i) => assert.deepEqual(g, kept[i], `p=${p}: gradient ${'qkv'[i]}`));
+  }
+});
+
+test('layernormBackwardFromOutput: the gradients of layernormBackward, from the output (native and reference)', () => {
+  const [N, C] = [13, 24], r = seededRng(32);
+  const x = randn(r, N * C).map((v) => 3 * v + 1), dout = randn(r, N * C);
+  const w = randn(r, C).map((v) => (v >= 0 ? 0.5 + v : -0.5 + v)), b = randn(r, C);
+  const out = new Float32Array(N * C), mean = new Float32Array(N), rstd = new Float32Array(N);
+  native.layernormForward(out, mean, rstd, x, w, b, N, C, 1e-12);
+  const want = [new Float32Array(N * C), new Float32Array(C), new Float32Array(C)];
+  native.layernormBackward(want[0]!, want[1]!, want[2]!, dout, x, mean, rstd, w, N, C);
+  const got = [new Float32Array(N * C), new Float32Array(C), new Float32Array(C)];
+  native.layernormBackwardFromOutput(got[0]!, got[1]!, got[2]!, dout, out, rstd, w, b, N, C);
+  ['dinp', 'dweight', 'dbias'].forEach((name, i) => assertClose(`native ${name}`, got[i]!, want[i]!, 2e-5));
+  const ref = [new Float64Array(N * C), new Float64Array(C), new Float64Array(C)];
+  R.layernormBackwardFromOutput(ref[0]!, ref[1]!, ref[2]!, dout, out, rstd, w, b, N, C);
+  ['dinp', 'dweight', 'dbias'].forEach((name, i) => assertClose(`reference ${name}`, got[i]!, ref[i]!, 2e-5));
+});
+
+test('crossEntropyBackward in place: the logits buffer becomes their gradient, ignored rows 0', () => {
+  const [N, V] = [6, 50], r = seededRng(33);
+  const logits = randn(r, N * V).map((v) => 4 * v), targets = Int32Array.from([3, -100, 49, 0, -100, 7]);
+  const want = new Float32Array(N * V);
+  native.crossEntropyBackward(want, logits, targets, N, V, -100, 0.25);
+  const inPlace = logits.slice();
+  native.crossEntropyBackward(inPlace, inPlace, targets, N, V, -100, 0.25);
+  assertClose('in place', inPlace, want, 1e-6, 1e-9);
+  const ref = Float64Array.from(logits);
+  R.crossEntropyBackward(ref, ref, targets, N, V, -100, 0.25);
+  assertClose('reference in place', inPlace, ref, 1e-5, 1e-8);
+});
+
+test('the tape hands spent gradients back to the arena; leaves keep theirs; a handed-on buffer stays', () => {
+  arena.clear();
+  const r = seededRng(34);
+  const x = new Tensor(randn(r, 64 * 32), [64, 32], true), w = new Tensor(randn(r, 16 * 32), [16, 32], true);
+  arena.reuse(() => {
+    const h = linear(x, w, null); // (64, 16)
+    const s = add(h, h); // h's gradient is accumulated twice: not handed on
+    const y = add(s, linear(x, w, null)); // s's gradient is handed on to s (first input without one)
+    const loss = crossEntropy(y, new Int32Array(64).fill(3));
+    backward(loss);
+    assert.equal(h.grad, null, 'an intermediate gradient is released once its producer ran');
+    assert.equal(s.grad, null);
+    assert.ok(x.grad && w.grad && x.grad.some((v) => v !== 0), 'leaves keep their gradients');
+  });
+  // The same gradients as without the arena (no buffer was reused while in use).
+  const [gx, gw] = [x.grad!.slice(), w.grad!.slice()];
+  x.grad = null;
+  w.grad = null;
+  const h = linear(x, w, null);
+  backward(crossEntropy(add(add(h, h), linear(x, w, null)), new Int32Array(64).fill(3)));
+  assert.deepEqual(x.grad, gx);
+  assert.deepEqual(w.grad, gw);
+});
+
+test('arena: release makes a buffer available to the next alloc of the scope; the peak counts live bytes', () => {
+  arena.clear();
+  arena.reuse(() => {
+    const a = arena.alloc(1 << 20), b = arena.alloc(1 << 20);
+    arena.release(a);
+    arena.release(a); // twice is harmless
+    arena.release(new Float32Array(4)); // not the arena's: ignored
+    const c = arena.alloc(1 << 20);
+    assert.equal(c.buffer, a.buffer, 'the released buffer is reused');
+    assert.notEqual(c.buffer, b.buffer);
+  });
+  assert.equal(arena.lastPeak, 2 * 4 * (1 << 20), 'two buffers were alive at once');
+  // Big buffers live on huge-page mappings and read back like any Float32Array.
+  const big = arena.reuse(() => {
+    const t = arena.zeros(1 << 19);
+    t[t.length - 1] = 7;
+    return Array.from(t.subarray(-2));
+  });
+  assert.deepEqual(big, [0, 7]);
+  arena.clear();
+});
+
+/** Gradients of the first `n` parameters after one micro-batch split into passes of `passTokens`. */
+function pretrainGrads(passTokens: number): Float32Array {
+  const cfg = bertConfig({ vocab_size: 120, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64,
+    max_position_embeddings: 32, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 });
+  const bert = new BertForMaskedLM(cfg);
+  bert.params.initialize(3);
+  const seqs = Array.from({ length: 10 }, (_, i) => Int32Array.from({ length: 12 + i }, (_, j) => (j === 0 ? 2 : 5 + ((i * 7 + j * 3) % 110))));
+  const data = {
+    size: seqs.length, lengths: Int32Array.from(seqs, (s) => s.length), get: (i: number) => seqs[i]!,
+    tokenCounts: new Float64Array(120).fill(1), identity: {},
+  };
+  const t = new MlmPretrainer(bert, cfg, data, { ...TRAIN_DEFAULTS, batch_size: 10, gradient_accumulation_steps: 1 },
+    { ...DEFAULT_MASKING, mlm_smoothing: 0 }, { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 }, '/nonexistent');
+  t.maxPassTokens = passTokens;
+  const batch = t.prepareBatchMlm(Int32Array.from({ length: 10 }, (_, i) => i), 0);
+  const terms = t.step(batch);
+  assert.ok(Number.isFinite(terms.loss));
+  return bert.params.grad!.slice();
+}
+
+test('a micro-batch run as several passes has the gradients of one pass (pretraining)', () => {
+  const whole = pretrainGrads(1 << 20);
+  for (const passTokens of [21 * 3, 21]) assertClose(`passes of ${passTokens} tokens`, pretrainGrads(passTokens), whole, 1e-5, 1e-9);
+});
+
+test('a micro-batch run as several passes has the triple loss and gradients of one pass (distillation)', () => {
+  const teacher = new BertForMaskedLM(bertConfig({ vocab_size: 90, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2,
+    intermediate_size: 32, max_position_embeddings: 16 }));
+  teacher.params.initialize(4);
+  teacher.eval();
+  const student = new DistilBertForMaskedLM(distilBertConfig({ vocab_size: 90, dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32,
+    max_position_embeddings: 16, dropout: 0, attention_dropout: 0 }));
+  student.params.initialize(5);
+  student.enableGrad();
+  const B = 6, T = 10, r = seededRng(35);
+  const inputIds = Int32Array.from({ length: B * T }, () => 5 + Math.floor(r() * 80));
+  const attentionMask = Int32Array.from({ length: B * T }, (_, i) => (i % T < T - (i / T | 0) ? 1 : 0));
+  const mlmLabels = Int32Array.from({ length: B * T }, (_, i) => (attentionMask[i] && i % 4 === 1 ? inputIds[i]! : -100));
+  const cfg = { alpha_ce: 5, alpha_mlm: 2, alpha_cos: 1, alpha_mse: 0.5, temperature: 2, restrict_ce_to_mask: false };
+  const run = (rows: number[]): { loss: number; grad: Float32Array } => {
+    student.params.zeroGrad();
+    const whole = { tokens: attentionMask.reduce((a, m) => a + m, 0), targets: mlmLabels.filter((l) => l !== -100).length };
+    let loss = 0;
+    for (let start = 0, i = 0; start < B; start += rows[i++]!) {
+      const n = rows[i]!, [s, e] = [start * T, (start + n) * T];
+      arena.reuse(() => {
+        const out = tripleLoss(student, teacher, { inputIds: inputIds.subarray(s, e), attentionMask: attentionMask.subarray(s, e),
+          mlmLabels: mlmLabels.subarray(s, e), batch: n, seqLen: T }, cfg, whole);
+        loss += out.loss.item();
+        backward(out.loss);
+      });
+    }
+    return { loss, grad: student.params.grad!.slice() };
+  };
+  const one = run([B]), parts = run([2, 3, 1]);
+  assert.ok(Math.abs(parts.loss - one.loss) <= 1e-5 * Math.abs(one.loss), `loss ${parts.loss} vs ${one.loss}`);
+  assertClose('gradients', parts.grad, one.grad, 1e-5, 1e-9);
+});
