@@ -1,4 +1,4 @@
-// `node dist/bench/pretrain_small.js [--json] [--steps N] [--precision bf16|fp32]`: small-model
+// `node dist/bench/pretrain_small.js [--json] [--steps N] [--precision bf16|fp32] [--config FILE]`: small-model
 // pretraining speed, the workload of the teacher: BERT 6 x 256 (4 heads, FFN 1024, vocab 30,522,
 // experiments/teacher-6x256.json), 128 packed sequences of 128 tokens a step, masked-LM on 15%
 // uniform targets, AdamW with clipping, bf16 mixed precision. It runs the trainer's own step
@@ -24,8 +24,9 @@ const steps = Number(arg('--steps', '24'));
 const precision = parsePrecision(arg('--precision', 'bf16'), TRAIN_PRECISIONS);
 const passTokens = Number(arg('--max-pass-tokens', String(DEFAULT_PASS_TOKENS)));
 
-const read = readModelConfig(fileURLToPath(new URL('../../experiments/teacher-6x256.json', import.meta.url)));
-if (read.kind !== 'bert') throw new Error('experiments/teacher-6x256.json: expected a BERT config');
+const configFile = arg('--config', fileURLToPath(new URL('../../experiments/teacher-6x256.json', import.meta.url)));
+const read = readModelConfig(configFile);
+if (read.kind !== 'bert') throw new Error(`${configFile}: expected a BERT config`);
 const config = read.config;
 const V = config.vocab_size;
 
@@ -79,7 +80,7 @@ const figures = {
 };
 if (argv.includes('--json')) console.log(JSON.stringify(figures));
 else {
-  console.log(`pretraining step, BERT 6x256 (vocab ${V}), ${B} x ${T} packed, ${precision}, passes of <= ${passTokens} tokens, ${native.threads()} threads:`);
+  console.log(`pretraining step, BERT ${config.num_hidden_layers}x${config.hidden_size} (vocab ${V}), ${B} x ${T} packed, ${precision}, passes of <= ${passTokens} tokens, ${native.threads()} threads:`);
   console.log(`  median ${median.toFixed(0)} ms = ${figures.pretrain_small_tokens_per_s.toFixed(0)} tokens/s over ${steps} steps; ` +
     `first step ${times[0]!.toFixed(0)} ms (${(times[0]! / median).toFixed(2)}x, system ${first.system.toFixed(2)} s), slowest ${figures.pretrain_small_max_step_ms.toFixed(0)} ms`);
   console.log(`  CPU over the steady steps: user ${user.toFixed(1)} s, system ${system.toFixed(2)} s (${((100 * system) / user).toFixed(1)}%); ` +

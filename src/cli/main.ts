@@ -2,6 +2,7 @@
 // The `distil` command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { registerCorpus } from './corpus.js';
+import { registerCrossval } from './crossval.js';
 import { registerDatasets } from './datasets.js';
 import { EMBEDDED_TEACHER, runDemo, type DemoOptions } from './demo.js';
 import { registerExport } from './export.js';
@@ -44,6 +45,7 @@ registerCorpus(program);
 registerExport(program);
 registerReport(program);
 registerTaskCommands(program);
+registerCrossval(program);
 registerPrune(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -14,7 +14,7 @@ import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './
 import { setPrecision, type Precision } from '../tensor/precision.js';
 import { Progress } from './progress.js';
 
-const FINETUNE_CHECKS = {
+export const FINETUNE_CHECKS = {
   learning_rate: isNumber(0, 1), batch_size: isNumber(1, 1e6, true), eval_batch_size: isNumber(1, 1e6, true),
   n_epoch: isNumber(1, 1e4, true), max_length: isNumber(4, 1e5, true), warmup_prop: isNumber(0, 1), weight_decay: isNumber(0, 1),
   max_grad_norm: isNumber(0), seed: isNumber(0, 2 ** 32 - 1, true),
@@ -33,14 +33,14 @@ Object.assign(OPTION_DOCS, {
   max_answer_length: 'longest answer in tokens',
 });
 
-function readOptions(o: Record<string, unknown>) {
+export function readOptions(o: Record<string, unknown>) {
   return {
     textCol: o.textCol as string | undefined, textPairCol: o.textPairCol as string | undefined,
     labelCol: o.labelCol as string | undefined,
   };
 }
 
-function columnFlags(cmd: Command): Command {
+export function columnFlags(cmd: Command): Command {
   return cmd
     .option('--text-col <name>', 'column (JSONL key) of the text (default: sentence, else text)')
     .option('--text-pair-col <name>', 'column of the second text of sentence-pair tasks')

@@ -54,11 +54,14 @@ export interface FinetuneRunOptions {
 export interface LoopHooks {
   /** Forward of the padded batch `x` (rows `rows` of the training set) and its loss. */
   loss(x: EncoderInput, rows: ArrayLike<number>): Tensor;
-  /** Metrics on the evaluation set; `main` decides which epoch is best (higher is better). */
-  evaluate(): Record<string, number>;
-  main: string;
+  /**
+   * Metrics on the evaluation set after every epoch; `main` decides which epoch is best (higher is
+   * better). Without it no epoch is scored (cross-validation scores the last one itself).
+   */
+  evaluate?(): Record<string, number>;
+  main?: string;
   /** Called when an epoch improves the main metric (save the model here). */
-  onBest(report: EpochReport): void;
+  onBest?(report: EpochReport): void;
   onStep?(step: number, total: number, loss: number): void;
   onEpoch?(report: EpochReport): void;
 }
@@ -100,13 +103,13 @@ export function finetuneLoop(model: Module, train: Sequence[], padId: number, p:
       hooks.onStep?.(epoch * perEpoch + b + 1, total, loss);
     }
     model.eval();
-    const metrics = hooks.evaluate();
-    const score = metrics[hooks.main];
+    const metrics = hooks.evaluate?.() ?? {};
+    const score = hooks.evaluate ? metrics[hooks.main ?? ''] : -Infinity;
     if (score === undefined) throw new Error(`evaluation has no metric "${hooks.main}" (has ${Object.keys(metrics).join(', ')})`);
     const report = { epoch: epoch + 1, train_loss: sum / perEpoch, metrics, improved: score > best };
     if (report.improved) {
       best = score;
-      hooks.onBest(report);
+      hooks.onBest?.(report);
     }
     reports.push(report);
     hooks.onEpoch?.(report);

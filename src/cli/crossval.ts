@@ -1,0 +1,60 @@
+// `distil crossval`: k-fold cross-validation of fine-tuning (src/tasks/crossval.ts).
+import { writeFileSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
+import { crossValidate } from '../tasks/crossval.js';
+import { FINETUNE_DEFAULTS } from '../tasks/finetune_loop.js';
+import type { Precision } from '../tensor/precision.js';
+import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
+import { Progress } from './progress.js';
+import { columnFlags, FINETUNE_CHECKS, readOptions } from './tasks.js';
+
+function seedList(v: string): number[] {
+  const seeds = v.split(',').map((s) => Number(s.trim()));
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0 || s >= 2 ** 32))
+    throw new InvalidArgumentError(`--seeds takes comma-separated integers in [0, 2^32), got "${v}"`);
+  return seeds;
+}
+
+function foldCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('--folds must be an integer >= 2');
+  return n;
+}
+
+const pct = (x: number): string => (100 * x).toFixed(2);
+
+export function registerCrossval(program: Command): void {
+  addParamFlags(columnFlags(program
+    .command('crossval')
+    .description('k-fold cross-validation of fine-tuning: every example is scored once per seed by a model fine-tuned on the other folds; ' +
+      'prints the mean accuracy with its 95% bootstrap interval')
+    .requiredOption('--model <dir>', 'Hugging Face model directory to fine-tune (fresh for every fold)')
+    .requiredOption('--data <files...>', 'labelled examples (.csv, .tsv, .jsonl), pooled: e.g. a data set\'s train, dev and test splits')
+    .option('--folds <k>', 'folds (stratified by label)', foldCount, 5)
+    .option('--seeds <list>', 'training seeds, comma-separated; every fold runs once per seed', seedList, [42])
+    .option('--fold-seed <n>', 'seed of the fold assignment (the same for every training seed)', (v) => seedList(v)[0]!, 56)
+    .option('--out <file>', 'write every fold\'s metrics and the summary as JSON here')
+    .addOption(precisionOption('train'))), FINETUNE_DEFAULTS)
+    .action(async function (this: Command, o: Record<string, unknown>) {
+      const params = paramsFromFlags(FINETUNE_DEFAULTS, FINETUNE_CHECKS, o, this);
+      let bar: Progress | null = null;
+      let label = '';
+      const r = await crossValidate({
+        model: o.model as string, data: o.data as string[], read: readOptions(o), folds: o.folds as number, seeds: o.seeds as number[],
+        foldSeed: o.foldSeed as number, params, precision: o.precision as Precision,
+        onStep: (step, total, loss) => {
+          bar ??= new Progress({ total, unit: 'steps', label: label || 'crossval' });
+          bar.update(step, `loss ${loss.toFixed(4)}`);
+        },
+        onFold: (f, done, total) => {
+          (bar as Progress | null)?.done();
+          bar = null;
+          console.log(`seed ${f.seed} fold ${f.fold + 1}: accuracy ${pct(f.metrics.accuracy!)} on ${f.test} held out (trained on ${f.train}) [${done}/${total}]`);
+          label = `crossval ${done + 1}/${total}`;
+        },
+      });
+      console.log(`${r.examples} examples, ${r.folds} folds x ${r.seeds.length} seed(s): accuracy ${pct(r.accuracy.mean)} ` +
+        `(95% CI ${pct(r.accuracy.ci95[0])}-${pct(r.accuracy.ci95[1])}, sd ${pct(r.accuracy.std)})`);
+      if (o.out) writeFileSync(o.out as string, JSON.stringify(r, null, 2) + '\n');
+    });
+}
