@@ -1,5 +1,5 @@
 // `npm run bench [-- --json] [-- --quick]`: our engine's speed, side by side with PyTorch
-// (bench/torch_bench.py, fair settings of ../shared/anchors/README.md) and onnxruntime-node, all in
+// (bench/torch_bench.py, with the fair settings of bench/README.md) and onnxruntime-node, all in
 // this one invocation, run one after the other so they never share the 2 cores. Medians throughout.
 // ORT runs PyTorch's fp32 export (as the anchor does) and our own fp32 and int8 exports of the same
 // DistilBERT (`distil export-onnx --precision int8` = onnxruntime's dynamic quantization).
@@ -23,9 +23,9 @@ const log = (s: string): void => {
   if (!json) console.log(s);
 };
 
-/** This machine's peaks (anchors README): ~4.16 GHz x 64 fp32 FLOP/cycle x 2 cores; bf16 dot products do 2x, int8 VNNI 4x. */
+/** This machine's peaks (bench/README.md): ~4.16 GHz x 64 fp32 FLOP/cycle x 2 cores; bf16 dot products do 2x, int8 VNNI 4x. */
 const PEAK_GFLOPS: Record<Precision, number> = { fp32: 532, bf16: 1064, int8: 2128 };
-/** The anchors README's figures from another machine of this kind, for a second reference point. */
+/** Figures from another machine of this kind (bench/README.md), for a second reference point. */
 const README_ANCHOR = { torch_distill_step_s: 2.07, ort_distilbert_b1_ms: 28.2 };
 
 function median(xs: number[]): number {
@@ -76,8 +76,8 @@ interface TorchFigures {
   [key: string]: number | string | null;
 }
 
-/** Run bench/torch_bench.py when /usr/bin/python3 has torch; null otherwise. */
-function runTorch(onnxDir: string): TorchFigures | null {
+/** Run bench/torch_bench.py with `extra` flags when /usr/bin/python3 has torch; null otherwise. */
+function runTorch(extra: string[]): TorchFigures | null {
   const py = '/usr/bin/python3';
   if (args.has('--no-torch') || !existsSync(py)) return null;
   const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
@@ -87,7 +87,7 @@ function runTorch(onnxDir: string): TorchFigures | null {
   delete env.OPENBLAS_L2_SIZE;
   // dist/bench/bench.js -> bench/torch_bench.py (Python is not compiled).
   const script = fileURLToPath(new URL('../../bench/torch_bench.py', import.meta.url));
-  const r = spawnSync(py, [script, '--onnx-dir', onnxDir, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
+  const r = spawnSync(py, [script, ...extra, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
   if (r.status !== 0) {
     log(`PyTorch bench failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     return null;
@@ -110,6 +110,18 @@ async function ortOnOurExports(dir: string, ids: Int32Array): Promise<Record<str
 
 const ratio = (ours: number | null | undefined, theirs: number | null | undefined, higherIsBetter: boolean): string =>
   ours && theirs ? `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}x` : '-';
+
+/**
+ * Small-model pretraining (bench/pretrain_small.ts) in a process of its own, so its RSS is its own,
+ * then the same step in PyTorch.
+ */
+function pretrainSmall(): { ours: Record<string, number | string>; torch: TorchFigures | null } {
+  const script = fileURLToPath(new URL('./pretrain_small.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script, '--json', '--steps', quick ? '3' : '24'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/pretrain_small failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const ours = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+  return { ours, torch: runTorch(['--pretrain-small']) };
+}
 
 async function main(): Promise<void> {
   log(`distilbert-ts bench: ${native.threads()} threads; medians${quick ? ' (quick)' : ''}`);
@@ -144,13 +156,16 @@ async function main(): Promise<void> {
     ours[`distill${suffix}_tokens_per_s`] = (8 * 128) / (ms / 1000);
   }
 
+  const small = args.has('--no-pretrain') ? null : pretrainSmall();
+  const sm = small?.ours, smTorch = small?.torch?.torch_pretrain_small_tokens_per_s as number | undefined;
+
   // Our student as a Hugging Face directory, exported to ONNX in fp32 and int8 for ORT.
   const outDir = join(process.cwd(), 'bench', 'out');
   const studentDir = join(outDir, 'distilbert-base-random');
   saveDistilBert(studentDir, student, distilBertConfig());
   const onnxDir = join(outDir, 'onnx');
   mkdirSync(onnxDir, { recursive: true });
-  const torch = runTorch(onnxDir);
+  const torch = runTorch(['--onnx-dir', onnxDir]);
   const ort: OrtFigures | null = args.has('--no-ort') ? null : await runOrt(onnxDir, quick);
   const oursOrt = await ortOnOurExports(studentDir, ids1);
 
@@ -165,6 +180,8 @@ async function main(): Promise<void> {
     ['DistilBERT forward 8x128', ours.distilbert_b8_seq_per_s!, t('torch_distilbert_b8_seq_per_s'), ort?.ort_distilbert_b8_seq_per_s, true, 'seq/s'],
     ['distillation step 8x128', ours.distill_tokens_per_s!, t('torch_distill_tokens_per_s'), undefined, true, 'tokens/s'],
     ['  bf16 (PyTorch: fp32)', ours.distill_bf16_tokens_per_s!, t('torch_distill_tokens_per_s'), undefined, true, 'tokens/s'],
+    ...(sm ? [['pretraining 6x256 128x128', sm.pretrain_small_tokens_per_s as number, smTorch, undefined, true, 'tokens/s'] as
+      [string, number, number | undefined, number | undefined, boolean, string]] : []),
   ];
   log(`\n${'workload'.padEnd(26)} ${'ours'.padStart(9)} ${'PyTorch'.padStart(9)} ${'ratio'.padStart(6)} ${'ORT'.padStart(9)} ${'ratio'.padStart(6)}  unit`);
   for (const [name, o, tv, r, hib, unit] of rows)
@@ -172,10 +189,15 @@ async function main(): Promise<void> {
       `${(r?.toFixed(1) ?? '-').padStart(9)} ${ratio(o, r, hib).padStart(6)}  ${unit}`);
   log(`(ratio > 1: ours is faster; distillation step fp32 ${ours.distill_step_ms!.toFixed(0)} ms, bf16 ${ours.distill_bf16_step_ms!.toFixed(0)} ms, ` +
     `${batch.mlmLabels.filter((l) => l !== -100).length} projected positions)`);
-  log(`against the anchors README's figures (another machine of this kind): distillation step fp32 ` +
+  log(`against bench/README.md's figures (another machine of this kind): distillation step fp32 ` +
     `${ratio(ours.distill_step_ms, README_ANCHOR.torch_distill_step_s * 1000, false)}, bf16 ` +
     `${ratio(ours.distill_bf16_step_ms, README_ANCHOR.torch_distill_step_s * 1000, false)} of PyTorch's ${README_ANCHOR.torch_distill_step_s} s; ` +
     `DistilBERT 1x128 fp32 ${ratio(ours.distilbert_b1_ms, README_ANCHOR.ort_distilbert_b1_ms, false)} of ORT's ${README_ANCHOR.ort_distilbert_b1_ms} ms`);
+  if (sm)
+    log(`pretraining 6x256 (bf16; PyTorch fp32): step ${(sm.pretrain_small_step_ms as number).toFixed(0)} ms, first step ` +
+      `${(sm.pretrain_small_first_step_ms as number).toFixed(0)} ms (${((sm.pretrain_small_first_step_ms as number) / (sm.pretrain_small_step_ms as number)).toFixed(2)}x), ` +
+      `slowest ${(sm.pretrain_small_max_step_ms as number).toFixed(0)} ms, system/user CPU ${(100 * (sm.pretrain_small_system_s as number) / (sm.pretrain_small_user_s as number)).toFixed(1)}%, ` +
+      `peak RSS ${(sm.pretrain_small_peak_rss_mb as number).toFixed(0)} MB; PyTorch ${small?.torch ? `${(small.torch.torch_pretrain_small_step_ms as number).toFixed(0)} ms/step` : 'not measured'}`);
   if (!torch) log('PyTorch not measured: install Debian python3-torch and libopenblas0-pthread to compare side by side.');
   else if (!String(torch.torch_blas).toLowerCase().includes('open'))
     log(`note: PyTorch reports BLAS ${torch.torch_blas}; install libopenblas0-pthread for a fair comparison`);
@@ -196,6 +218,10 @@ async function main(): Promise<void> {
       ort_bert_b8_seq_per_s: ort?.ort_bert_b8_seq_per_s ?? null, ort_distilbert_b8_seq_per_s: ort?.ort_distilbert_b8_seq_per_s ?? null,
       ort_ours_distilbert_b1_ms: oursOrt?.ort_ours_distilbert_b1_ms ?? null,
       ort_distilbert_b1_int8_ms: oursOrt?.ort_distilbert_b1_int8_ms ?? null,
+      ...(sm ?? {}),
+      torch_pretrain_small_tokens_per_s: smTorch ?? null,
+      torch_pretrain_small_step_ms: small?.torch?.torch_pretrain_small_step_ms ?? null,
+      pretrain_small_vs_torch: sm && smTorch ? (sm.pretrain_small_tokens_per_s as number) / smTorch : null,
       threads: native.threads(),
     }));
 }

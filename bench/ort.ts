@@ -1,6 +1,6 @@
 // onnxruntime-node side of the bench: the encoders exported by bench/torch_bench.py, run with the
-// anchor's session options (../shared/anchors/ort_bench.cjs): 2 intra-op threads, all graph
-// optimizations, sequential execution. Returns null when onnxruntime-node or the export is missing.
+// session options of bench/README.md: 2 intra-op threads, all graph optimizations, sequential
+// execution. Returns null when onnxruntime-node or the export is missing.
 // ortLatencyMs times any other ONNX file the same way (e.g. our fp32 and int8 exports of one model).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,15 +1,18 @@
 """PyTorch side of `npm run bench`: the same workloads as bench/bench.ts, in plain PyTorch.
 
-Run by bench.ts (never by the tests) with the fair settings of ../shared/anchors/README.md:
+Run by bench.ts (never by the tests) with the fair settings of bench/README.md:
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset and OMP_WAIT_POLICY=PASSIVE, two threads.
 The models are BERT-base and DistilBERT with random weights and Hugging Face semantics (post-LN,
-exact-erf GELU, LayerNorm eps 1e-12), as in ../shared/anchors/pytorch_bert.py, so the figures
-agree with that anchor. Prints one JSON object on the last line of stdout.
+exact-erf GELU, LayerNorm eps 1e-12). Prints one JSON object on the last line of stdout.
 
-usage: /usr/bin/python3 bench/torch_bench.py [--onnx-dir DIR] [--quick]
-  --onnx-dir DIR  also export both encoders to DIR/{bert,distilbert}.onnx (opset 14) plus
-                  DIR/ids_b{1,8}.i32 for the onnxruntime-node runs in bench.ts
-  --quick         fewer repetitions (smoke test of the script)
+usage: /usr/bin/python3 bench/torch_bench.py [--onnx-dir DIR] [--quick] [--pretrain-small]
+  --onnx-dir DIR    also export both encoders to DIR/{bert,distilbert}.onnx (opset 14) plus
+                    DIR/ids_b{1,8}.i32 for the onnxruntime-node runs in bench.ts
+  --quick           fewer repetitions (smoke test of the script)
+  --pretrain-small  only the small-model pretraining step of bench/pretrain_small.ts: BERT 6 x 256
+                    (4 heads, FFN 1024, vocab 30,522), 128 x 128 tokens, masked-LM on 15% of the
+                    positions (projected alone), AdamW (weight decay 0.01) with clipping, fp32
+                    (torch 1.13's CPU bf16 autocast does not cover this model's LayerNorm)
 """
 import json
 import math
@@ -25,19 +28,23 @@ import torch.nn.functional as F
 torch.manual_seed(0)
 torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
 
-VOCAB, HIDDEN, HEADS, FFN, MAX_POS = 30522, 768, 12, 3072, 512
+VOCAB, MAX_POS = 30522, 512
+BASE = (768, 12, 3072)  # hidden, heads, FFN of BERT-base and DistilBERT
+SMALL = (256, 4, 1024)  # the 6 x 256 teacher of experiments/teacher-6x256.json
+HIDDEN = BASE[0]
 MASK_ID = 103
 
 
 class Layer(nn.Module):
     """Post-LN encoder layer: attention -> add & norm -> FFN (GELU) -> add & norm."""
 
-    def __init__(self):
+    def __init__(self, dims=BASE):
         super().__init__()
-        self.heads, self.head_dim = HEADS, HIDDEN // HEADS
-        self.q, self.k, self.v, self.o = (nn.Linear(HIDDEN, HIDDEN) for _ in range(4))
-        self.ln1, self.ln2 = nn.LayerNorm(HIDDEN, eps=1e-12), nn.LayerNorm(HIDDEN, eps=1e-12)
-        self.ffn1, self.ffn2 = nn.Linear(HIDDEN, FFN), nn.Linear(FFN, HIDDEN)
+        hidden, heads, ffn = dims
+        self.heads, self.head_dim = heads, hidden // heads
+        self.q, self.k, self.v, self.o = (nn.Linear(hidden, hidden) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(hidden, eps=1e-12), nn.LayerNorm(hidden, eps=1e-12)
+        self.ffn1, self.ffn2 = nn.Linear(hidden, ffn), nn.Linear(ffn, hidden)
         self.drop = nn.Dropout(0.1)
 
     def forward(self, x, additive_mask):
@@ -56,15 +63,16 @@ class Layer(nn.Module):
 class MaskedLM(nn.Module):
     """Embeddings (+ token types for BERT) -> layers -> MLM head tied to the word embeddings."""
 
-    def __init__(self, layers, token_types):
+    def __init__(self, layers, token_types, dims=BASE):
         super().__init__()
-        self.word = nn.Embedding(VOCAB, HIDDEN)
-        self.pos = nn.Embedding(MAX_POS, HIDDEN)
-        self.types = nn.Embedding(2, HIDDEN) if token_types else None
-        self.ln = nn.LayerNorm(HIDDEN, eps=1e-12)
+        self.hidden = hidden = dims[0]
+        self.word = nn.Embedding(VOCAB, hidden)
+        self.pos = nn.Embedding(MAX_POS, hidden)
+        self.types = nn.Embedding(2, hidden) if token_types else None
+        self.ln = nn.LayerNorm(hidden, eps=1e-12)
         self.drop = nn.Dropout(0.1)
-        self.layers = nn.ModuleList(Layer() for _ in range(layers))
-        self.head_dense, self.head_ln = nn.Linear(HIDDEN, HIDDEN), nn.LayerNorm(HIDDEN, eps=1e-12)
+        self.layers = nn.ModuleList(Layer(dims) for _ in range(layers))
+        self.head_dense, self.head_ln = nn.Linear(hidden, hidden), nn.LayerNorm(hidden, eps=1e-12)
         self.head_bias = nn.Parameter(torch.zeros(VOCAB))
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -83,7 +91,7 @@ class MaskedLM(nn.Module):
 
     def forward(self, ids, mask, positions=None):
         h = self.encode(ids, mask)
-        rows = h.view(-1, HIDDEN) if positions is None else h.view(-1, HIDDEN)[positions]
+        rows = h.view(-1, self.hidden) if positions is None else h.view(-1, self.hidden)[positions]
         logits = F.linear(self.head_ln(F.gelu(self.head_dense(rows))), self.word.weight, self.head_bias)
         return h, logits
 
@@ -124,7 +132,35 @@ def blas_backend():
     return ",".join(sorted(os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p) for p in libs)) or "unknown"
 
 
+def pretrain_small():
+    """Median step time of masked-LM pretraining of the 6 x 256 BERT at 128 x 128 (bench/pretrain_small.ts)."""
+    B, T = 128, 128
+    model = MaskedLM(6, True, SMALL).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
+    ids = random_ids(B, T)
+    mask = torch.ones_like(ids)
+    selected = torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.15
+    inputs = ids.masked_fill(selected, MASK_ID)
+    positions = selected.view(-1).nonzero().squeeze(1)
+    targets = ids.view(-1)[positions]
+
+    def step():
+        _, logits = model(inputs, mask, positions)
+        loss = F.cross_entropy(logits, targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    step_ms = median_ms(step, 5, warmup=2)
+    return {"torch_pretrain_small_step_ms": step_ms, "torch_pretrain_small_tokens_per_s": B * T / (step_ms / 1e3),
+            "torch_threads": torch.get_num_threads(), "torch_blas": blas_backend()}
+
+
 def main():
+    if "--pretrain-small" in sys.argv:
+        print(json.dumps(pretrain_small()))
+        return
     quick = "--quick" in sys.argv
     onnx_dir = sys.argv[sys.argv.index("--onnx-dir") + 1] if "--onnx-dir" in sys.argv else None
     reps1, reps8, reps_step = (3, 2, 2) if quick else (15, 5, 5)
@@ -148,7 +184,7 @@ def main():
                     ids.numpy().astype("int32").tofile(os.path.join(onnx_dir, f"ids_b{B}.i32"))
 
     # One distillation step, 8 x 128, vocabulary projection on the ~15% masked positions only,
-    # triple loss (SPEC §6, restrict_ce_to_mask), AdamW (SPEC §7) - the workload of bench.ts.
+    # triple loss (docs/method.md §6, restrict_ce_to_mask), AdamW (docs/method.md §7) - the workload of bench.ts.
     B, T, temp = 8, 128, 2.0
     student.train()
     opt = torch.optim.AdamW(student.parameters(), lr=5e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.0)

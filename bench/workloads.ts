@@ -21,7 +21,7 @@ export function baseStudent(): DistilBertForMaskedLM {
   return m;
 }
 
-/** Deterministic token ids in [1000, 30000), no padding (as the anchor's inputs). */
+/** Deterministic token ids in [1000, 30000), no padding (as torch_bench.py's inputs). */
 export function randomIds(B: number, T: number, seed = 1): Int32Array {
   let s = seed >>> 0;
   return Int32Array.from({ length: B * T }, () => {
@@ -30,7 +30,7 @@ export function randomIds(B: number, T: number, seed = 1): Int32Array {
   });
 }
 
-/** 15% of positions as MLM targets, replaced by [MASK] (103), like the anchor's train mode. */
+/** 15% of positions as MLM targets, replaced by [MASK] (103), like torch_bench.py's training step. */
 export function mlmBatch(B: number, T: number): MlmBatch {
   const ids = randomIds(B, T);
   const inputIds = ids.slice();

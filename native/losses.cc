@@ -1,4 +1,4 @@
-// Loss functions of the triple loss (SPEC §6) and of fine-tuning, forward and backward.
+// Loss functions of the triple loss (docs/method.md §6) and of fine-tuning, forward and backward.
 // Forward returns the loss as a JS number; backward accumulates g * dLoss/dInput into the
 // gradient buffers, where g is the upstream gradient of the scalar loss.
 // Legend: N rows (positions), V vocabulary / classes, C hidden size.
@@ -199,7 +199,7 @@ Napi::Value CosineBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// mseForward(x, y, n) -> sum of (x - y)^2 (reduction "sum"; callers divide as SPEC §6 says).
+// mseForward(x, y, n) -> sum of (x - y)^2 (reduction "sum"; callers divide as docs/method.md §6 says).
 Napi::Value MseForward(const Napi::CallbackInfo& info) {
   Args a(info, "mseForward");
   int64_t n = a.dim(2, "n");

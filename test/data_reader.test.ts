@@ -1,4 +1,4 @@
-// The dataset reader and sequence helpers (SPEC §4, src/data/): splitLong, dropReason, the seeded
+// The dataset reader and sequence helpers (docs/method.md §4, src/data/): splitLong, dropReason, the seeded
 // permutation, openDataset's checks and readLines (`distil prepare` itself: data.test.ts).
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

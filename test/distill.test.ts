@@ -1,5 +1,5 @@
-// The distillation loop: masking statistics (SPEC §5), a Distiller.step against the PyTorch
-// fixtures, init-student's tensor map (SPEC §3), the schedule, and exact resume.
+// The distillation loop: masking statistics (docs/method.md §5), a Distiller.step against the PyTorch
+// fixtures, init-student's tensor map (docs/method.md §3), the schedule, and exact resume.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

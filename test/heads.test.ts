@@ -1,4 +1,4 @@
-// Downstream heads (SPEC §2) against PyTorch (scripts/reference/make_head_fixtures.py): each head's
+// Downstream heads (docs/method.md §2) against PyTorch (scripts/reference/make_head_fixtures.py): each head's
 // logits, loss and every parameter gradient; selectColumn against its reference and finite
 // differences; saving and loading task directories with Hugging Face config keys.
 // Legend: B batch, T sequence, C hidden, L num_labels.

@@ -1,4 +1,4 @@
-// One full triple-loss step (SPEC §6) against PyTorch: each loss term and the gradient of every
+// One full triple-loss step (docs/method.md §6) against PyTorch: each loss term and the gradient of every
 // student parameter, with and without restrict_ce_to_mask; then 5 AdamW steps with clipping.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

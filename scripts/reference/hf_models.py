@@ -328,7 +328,7 @@ def init_teacher(model, gen):
 
 @torch.no_grad()
 def student_from_teacher(teacher, student, layers, gen):
-    """SPEC section 3 (extract_distilbert.py): copy embeddings, the chosen
+    """docs/method.md §3 (extract_distilbert.py): copy embeddings, the chosen
     teacher layers and the MLM head; then +0.01*randn on every student
     parameter so the student's outputs differ from any teacher sub-network."""
     t = dict(teacher.named_parameters())

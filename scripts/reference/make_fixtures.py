@@ -17,7 +17,7 @@ Files written under OUT (all small, < 1 MB in total):
       40 positions, 2 token types); decoder weight not stored (tied).
   tiny-distilbert/config.json, tiny-distilbert/model.safetensors
       student DistilBertForMaskedLM (2 layers), initialised from teacher layers
-      [0, 2] as SPEC section 3 says, then perturbed so student != teacher;
+      [0, 2] as docs/method.md §3 says, then perturbed so student != teacher;
       vocab_projector.weight not stored (tied).
   forward.safetensors
       a padded batch (input_ids, attention_mask, token_type_ids, mlm_labels) and
@@ -229,7 +229,7 @@ def main(out_dir):
                      {"note": "teacher run WITH token_type_ids; all positions incl. padding"})
 
     # ---- triple loss: distiller.py calls the teacher with input_ids and
-    # attention_mask only, so token types are all zero here (SPEC section 4).
+    # attention_mask only, so token types are all zero here (docs/method.md §4).
     with torch.no_grad():
         t_logits, t_hidden = teacher(input_ids, attn)
     t_last = t_hidden[-1]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden fixtures for the downstream heads (SPEC section 2, issue 4).
+"""Golden fixtures for the downstream heads (docs/method.md §2, issue 4).
 
 Run:  /usr/bin/python3 scripts/reference/make_head_fixtures.py test/fixtures
  (after make_fixtures.py, whose tiny-bert/, tiny-distilbert/ and

@@ -1,4 +1,4 @@
-// `distil prepare`: text files -> a tokenized, sharded, shuffled dataset (SPEC §4; src/data/).
+// `distil prepare`: text files -> a tokenized, sharded, shuffled dataset (docs/method.md §4; src/data/).
 import { InvalidArgumentError, type Command } from 'commander';
 import { PACK_MODES, type PackMode } from '../data/packing.js';
 import { prepare, type PrepareTokenizer } from '../data/prepare.js';

@@ -57,7 +57,7 @@ const runFlags = (o: Record<string, unknown>): Pick<RunOptions, 'evalData' | 'ev
 export function registerTrainCommands(program: Command): void {
   program
     .command('init-student')
-    .description('initialise a DistilBERT from a BERT teacher by taking every other layer (SPEC §3)')
+    .description('initialise a DistilBERT from a BERT teacher by taking every other layer (docs/method.md §3)')
     .requiredOption('--teacher <dir>', 'Hugging Face BertForMaskedLM directory')
     .requiredOption('--out <dir>', 'where to write the student (config.json, model.safetensors, tokenizer files)')
     .option('--layers <list>', 'teacher layers to copy, e.g. 0,2,4,7,9,11 (default: half the layers, every other one)')
@@ -73,7 +73,7 @@ export function registerTrainCommands(program: Command): void {
   const distillCmd = addParamFlags(
     program
       .command('distill')
-      .description('distil a BERT teacher into a DistilBERT student with the triple loss (SPEC §5-§7)')
+      .description('distil a BERT teacher into a DistilBERT student with the triple loss (docs/method.md §5-§7)')
       .requiredOption('--teacher <dir>', 'BERT teacher (Hugging Face directory)')
       .requiredOption('--student <dir>', 'initial student (from distil init-student)')
       .requiredOption('--data <dir>', 'training data from distil prepare')

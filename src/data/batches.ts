@@ -1,4 +1,4 @@
-// Length-grouped batches (SPEC §4; the reference's grouped_batch_sampler.py): sequences fall into
+// Length-grouped batches (docs/method.md §4; the reference's grouped_batch_sampler.py): sequences fall into
 // length bins every 4 tokens (bin edges 3, 7, 11, ... below the model maximum); a random order of
 // the dataset is walked and each bin's buffer is emitted when it holds batch_size sequences; the
 // leftovers at the end are merged in bin order, so every sequence is used once per epoch.

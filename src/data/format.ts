@@ -1,4 +1,4 @@
-// The on-disk format of a prepared dataset (`distil prepare`, SPEC §4), shared by the writer
+// The on-disk format of a prepared dataset (`distil prepare`, docs/method.md §4), shared by the writer
 // (prepare.ts) and the reader (dataset.ts). A dataset is one directory:
 //
 //   meta.json          what follows, plus the settings and drop counts (DataMeta below)
@@ -10,7 +10,7 @@
 //   order.bin          little-endian uint32 permutation of 0..num_sequences-1 (global sequence
 //                      numbers, shards concatenated): the i-th served sequence is order[i]
 //   token_counts.bin   little-endian float64, one count per vocab id over the kept sequences
-//                      (the reference token_counts.py; feeds the masking weights, SPEC §5)
+//                      (the reference token_counts.py; feeds the masking weights, docs/method.md §5)
 
 /** Bumped on any incompatible change; the reader refuses other values. */
 export const FORMAT = 'distilbert-ts/data@1';

@@ -1,4 +1,4 @@
-// `distil prepare` (SPEC §4): text files -> a sharded, shuffled dataset of token ids (format.ts).
+// `distil prepare` (docs/method.md §4): text files -> a sharded, shuffled dataset of token ids (format.ts).
 // The reference does this in three scripts that hold the corpus in memory (binarized_data.py,
 // token_counts.py, and LmSeqsDataset's filters at training start); here it is one streaming pass:
 // lines are read in batches, encoded by the tokenizer off the main thread (`encodeBatch` runs on

@@ -1,4 +1,4 @@
-// Cutting and filtering of encoded lines (SPEC §4), after the reference LmSeqsDataset
+// Cutting and filtering of encoded lines (docs/method.md §4), after the reference LmSeqsDataset
 // (examples/research_projects/distillation/lm_seqs_dataset.py): `remove_long_sequences`, then
 // `remove_empty_sequences`, then `remove_unknown_sequences`, each applied to the pieces that
 // splitting produced.

@@ -1,4 +1,4 @@
-// `distil init-student` (SPEC §3; the reference's extract_distilbert.py): a DistilBERT initialised
+// `distil init-student` (docs/method.md §3; the reference's extract_distilbert.py): a DistilBERT initialised
 // from a BERT teacher by taking every other layer. Embeddings (word, position, LayerNorm) are
 // copied, token-type embeddings and the pooler dropped, teacher layer layers[i] becomes student
 // layer i, and the MLM head is copied (vocab_projector bias <- cls.predictions.bias).

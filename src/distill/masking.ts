@@ -1,4 +1,4 @@
-// Dynamic masking, redone for every batch (SPEC §5; distiller.py `prepare_batch_mlm`).
+// Dynamic masking, redone for every batch (docs/method.md §5; distiller.py `prepare_batch_mlm`).
 // Legend: B batch, T padded length.
 import type { SpecialIds } from '../data/format.js';
 import type { Rng } from '../train/rng.js';

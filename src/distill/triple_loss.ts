@@ -1,4 +1,4 @@
-// The distillation loss of one forward pass (SPEC §6; distiller.py `step`):
+// The distillation loss of one forward pass (docs/method.md §6; distiller.py `step`):
 //   L = alpha_ce * L_ce + alpha_mlm * L_mlm + alpha_cos * L_cos (+ alpha_mse * L_mse)
 // The reference projects every position onto the vocabulary and then selects rows; we project only
 // the rows a term reads (non-pad positions, or the MLM targets with restrict_ce_to_mask), which gives

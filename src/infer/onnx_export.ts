@@ -2,7 +2,7 @@
 // the layout transformers.js loads: `<dir>/onnx/model.onnx` (model_quantized.onnx for int8,
 // model_bf16.onnx for bf16 weights), int64 inputs `input_ids`, `attention_mask`
 // (+ `token_type_ids` for BERT) of shape (batch_size, sequence_length).
-// The graph is the HF eager forward op by op (modeling_bert.py, modeling_distilbert.py; SPEC §2):
+// The graph is the HF eager forward op by op (modeling_bert.py, modeling_distilbert.py; docs/method.md §2):
 // post-LN layers, exact erf GELU, LayerNorm with the config eps (DistilBERT: 1e-12), scores / sqrt(D)
 // plus (1 - mask) * finfo(float32).min. Tensors are read by their HF checkpoint names straight from
 // the safetensors file, so task heads export without their TypeScript model classes.

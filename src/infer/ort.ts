@@ -1,6 +1,6 @@
 // onnxruntime-node, when installed (a dev dependency here): the runtime transformers.js uses in
-// Node, loaded lazily so that the library works without it. Session options follow the anchor
-// (../shared/anchors/ort_bench.cjs): intra-op threads = our thread count, sequential execution.
+// Node, loaded lazily so that the library works without it. Session options: intra-op
+// threads = our thread count, sequential execution (bench/README.md).
 import { createRequire } from 'node:module';
 
 export interface OrtTensor {

@@ -1,4 +1,4 @@
-// Typed model configs that read and write Hugging Face `config.json` (SPEC §2). Keys keep the HF
+// Typed model configs that read and write Hugging Face `config.json` (docs/method.md §2). Keys keep the HF
 // spelling so a directory we write loads in transformers (`from_pretrained`) and vice versa.
 // Overrides are type-checked and unknown keys rejected (candle's serde Config, nanoGPT's
 // configurator.py): a typo such as `n_layer` must fail loudly, not train the default model.
@@ -54,18 +54,18 @@ export interface DistilBertConfig {
 
 /** Defaults of transformers' BertConfig, which are bert-base-uncased. */
 export const BERT_DEFAULTS: Readonly<BertConfig> = {
-  vocab_size: 30522, // WordPiece uncased vocabulary (SPEC §4)
+  vocab_size: 30522, // WordPiece uncased vocabulary (docs/method.md §4)
   hidden_size: 768, // H, width of every hidden state
   num_hidden_layers: 12, // L, encoder layers
   num_attention_heads: 12, // head size 768 / 12 = 64
   intermediate_size: 3072, // FFN inner width, 4H
-  hidden_act: 'gelu', // exact erf GELU, the only activation implemented (SPEC §2)
+  hidden_act: 'gelu', // exact erf GELU, the only activation implemented (docs/method.md §2)
   hidden_dropout_prob: 0.1, // dropout on embeddings and sub-layer outputs
   attention_probs_dropout_prob: 0.1, // dropout on attention probabilities
   max_position_embeddings: 512, // learned absolute positions, tokens
   type_vocab_size: 2, // token-type (segment) ids 0/1
   initializer_range: 0.02, // std of the normal init of weights
-  layer_norm_eps: 1e-12, // every LayerNorm (SPEC §2)
+  layer_norm_eps: 1e-12, // every LayerNorm (docs/method.md §2)
   pad_token_id: 0, // [PAD]
   pruned_heads: Object.freeze({}), // no head removed (Michel et al. 2019 head pruning: src/prune/)
 };
@@ -73,17 +73,17 @@ export const BERT_DEFAULTS: Readonly<BertConfig> = {
 /** Defaults of transformers' DistilBertConfig, which are distilbert-base-uncased. */
 export const DISTILBERT_DEFAULTS: Readonly<DistilBertConfig> = {
   vocab_size: 30522, // same WordPiece vocabulary as the teacher
-  dim: 768, // hidden width, same as BERT-base so teacher layers copy over (SPEC §3)
+  dim: 768, // hidden width, same as BERT-base so teacher layers copy over (docs/method.md §3)
   n_layers: 6, // half of BERT-base
   n_heads: 12, // head size 768 / 12 = 64
   hidden_dim: 3072, // FFN inner width, 4 * dim
-  dropout: 0.1, // dropout on embeddings and sub-layer outputs (SPEC §7)
+  dropout: 0.1, // dropout on embeddings and sub-layer outputs (docs/method.md §7)
   attention_dropout: 0.1, // dropout on attention probabilities
   activation: 'gelu', // exact erf GELU, the only activation implemented
   max_position_embeddings: 512, // learned absolute positions, tokens
   initializer_range: 0.02, // std of the normal init of weights
   qa_dropout: 0.1, // dropout before qa_outputs (question answering head)
-  seq_classif_dropout: 0.2, // dropout before the classifier (SPEC §2)
+  seq_classif_dropout: 0.2, // dropout before the classifier (docs/method.md §2)
   sinusoidal_pos_embds: false, // learned positions; sinusoidal ones are not implemented
   pad_token_id: 0, // [PAD]
   tie_weights_: true, // vocab_projector.weight is the word embedding matrix

@@ -1,4 +1,4 @@
-// BertForMaskedLM, the teacher (SPEC §2), with Hugging Face parameter names (modeling_bert.py).
+// BertForMaskedLM, the teacher (docs/method.md §2), with Hugging Face parameter names (modeling_bert.py).
 // Legend: B batch, T sequence, C hidden_size, V vocab_size.
 import { gatherRows, linear, tanh } from '../tensor/ops.js';
 import type { BertConfig } from '../io/config.js';

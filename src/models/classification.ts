@@ -1,4 +1,4 @@
-// Sequence-classification heads with Hugging Face names and semantics (SPEC §2; modeling_distilbert.py
+// Sequence-classification heads with Hugging Face names and semantics (docs/method.md §2; modeling_distilbert.py
 // DistilBertForSequenceClassification, modeling_bert.py BertForSequenceClassification), and the two
 // encoder bases every task head builds on (qa.ts too). Encoder (`distilbert.*` / `bert.*`) and head
 // live in one flat ParamStore, so a fine-tuned model is one Hugging Face checkpoint. The encoder runs

@@ -1,4 +1,4 @@
-// DistilBertForMaskedLM, the student (SPEC §2), with Hugging Face names (modeling_distilbert.py):
+// DistilBertForMaskedLM, the student (docs/method.md §2), with Hugging Face names (modeling_distilbert.py):
 // word + position embeddings only, no token types, no pooler; vocab_projector tied to the word
 // embeddings. Legend: B batch, T sequence, C dim, V vocab_size.
 import type { DistilBertConfig } from '../io/config.js';

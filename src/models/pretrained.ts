@@ -14,7 +14,7 @@ export const WEIGHTS_FILE = 'model.safetensors';
 /**
  * Keys a Hub checkpoint may hold that our masked-LM models do not keep as parameters: tied decoder
  * weights (and the decoder bias alias), the position_ids buffer of older transformers, and the
- * next-sentence head of BertForPreTraining checkpoints (no NSP in distillation, SPEC §4).
+ * next-sentence head of BertForPreTraining checkpoints (no NSP in distillation, docs/method.md §4).
  */
 const BERT_IGNORE = [
   /^cls\.predictions\.decoder\.(weight|bias)$/, /^bert\.embeddings\.position_ids$/, /^cls\.seq_relationship\./,

@@ -1,4 +1,4 @@
-// Extractive question-answering heads with Hugging Face names and semantics (SPEC §2;
+// Extractive question-answering heads with Hugging Face names and semantics (docs/method.md §2;
 // modeling_distilbert.py DistilBertForQuestionAnswering, modeling_bert.py BertForQuestionAnswering):
 // qa_outputs (C -> 2) on every position gives start and end logits. Padded positions are not masked,
 // as in HF; callers restrict answer spans to the context.

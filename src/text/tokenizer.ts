@@ -1,4 +1,4 @@
-// BERT WordPiece tokenizer (SPEC §4) on Hugging Face's Rust `tokenizers` (npm `tokenizers`, N-API
+// BERT WordPiece tokenizer (docs/method.md §4) on Hugging Face's Rust `tokenizers` (npm `tokenizers`, N-API
 // binary). The pipeline is the one `BertTokenizerFast` builds (transformers
 // `convert_slow_tokenizer.BertConverter`): BertNormalizer (clean text, CJK spacing, strip accents,
 // lowercase) -> BertPreTokenizer (whitespace and punctuation) -> WordPiece (greedy longest match,
@@ -132,7 +132,7 @@ export class BertTokenizer {
   private readonly specialIdSet: ReadonlySet<number>;
   private tokensCache: readonly string[] | undefined;
 
-  /** Use `fromDir` / `fromVocab` / `fromTokens`. Sets no truncation or padding: the data pipeline cuts long sequences itself (SPEC §4). */
+  /** Use `fromDir` / `fromVocab` / `fromTokens`. Sets no truncation or padding: the data pipeline cuts long sequences itself (docs/method.md §4). */
   private constructor(tk: Tokenizer, settings: BertTokenizerSettings, private readonly source: string) {
     tk.disableTruncation();
     tk.disablePadding();
@@ -222,7 +222,7 @@ export class BertTokenizer {
       throw new Error(`${source}: cannot load (${(e as Error).message})`);
     }
     const settings: BertTokenizerSettings = { ...DEFAULT_SETTINGS, ...config, ...fromNormalizer };
-    // A file without post-processor would encode without [CLS]/[SEP]; SPEC §4 needs them on every line.
+    // A file without post-processor would encode without [CLS]/[SEP]; docs/method.md §4 needs them on every line.
     if (tk.getPostProcessor() === null) {
       const cls = tk.tokenToId(SPECIAL_TOKENS.cls);
       const sep = tk.tokenToId(SPECIAL_TOKENS.sep);

@@ -3,7 +3,7 @@
 
 import * as fs from 'node:fs';
 
-/** The special tokens every BERT vocabulary must hold, by role (SPEC §4: [PAD]=0 [UNK]=100 [CLS]=101 [SEP]=102 [MASK]=103 in bert-base-uncased). */
+/** The special tokens every BERT vocabulary must hold, by role (docs/method.md §4: [PAD]=0 [UNK]=100 [CLS]=101 [SEP]=102 [MASK]=103 in bert-base-uncased). */
 export const SPECIAL_TOKENS = { pad: '[PAD]', unk: '[UNK]', cls: '[CLS]', sep: '[SEP]', mask: '[MASK]' } as const;
 
 /**

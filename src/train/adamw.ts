@@ -13,7 +13,7 @@ export interface AdamWConfig {
   max_grad_norm: number;
 }
 
-/** Reference distiller defaults (SPEC §7). */
+/** Reference distiller defaults (docs/method.md §7). */
 export const DISTILLER_ADAMW: AdamWConfig = { lr: 5e-4, betas: [0.9, 0.98], eps: 1e-6, weight_decay: 0, max_grad_norm: 5.0 };
 
 export class AdamW {

@@ -1,4 +1,4 @@
-// Training options with the reference defaults (SPEC §7; train.py), read from flags and/or a JSON
+// Training options with the reference defaults (docs/method.md §7; train.py), read from flags and/or a JSON
 // config file. Unknown keys and wrong types are errors that name the key (nanoGPT configurator).
 
 export interface TrainParams {
