@@ -5,8 +5,8 @@
 // Tensors created inside `reuse` must not escape it: read the numbers you need before it returns.
 // Inside a scope, `release` hands a buffer back early (a gradient once its producer's backward has
 // run, a temporary once read), so later allocations of the same step reuse it: the peak is what is
-// alive at once, not everything the step ever touched. Buffers of BIG_FLOATS and more live on
-// huge-page mappings (native/alloc.cc), where first touches cost a fraction of 4 KiB page faults.
+// alive at once, not everything the step ever touched. Buffers of BIG_FLOATS and more ask for
+// huge pages (native/alloc.cc), where first touches cost a fraction of 4 KiB page faults.
 import { native } from './native.js';
 
 /** Buckets grow in steps of 1/8 of the power of two below the size, so reuse wastes < 12.5%. */
@@ -26,7 +26,11 @@ const FLOOR_BYTES = 256 * 2 ** 20;
 const BIG_FLOATS = 1 << 18;
 
 /** n zero-filled floats; big ones on huge pages (also used for parameters, gradients, AdamW moments). */
-export const newFloats = (n: number): Float32Array => (n >= BIG_FLOATS ? native.allocF32(n) : new Float32Array(n));
+export function newFloats(n: number): Float32Array {
+  const a = new Float32Array(n);
+  if (n >= BIG_FLOATS) native.adviseHugePages(a);
+  return a;
+}
 
 class Arena {
   private free = new Map<number, Float32Array[]>();

@@ -11,8 +11,8 @@ type I32 = Int32Array;
 
 export interface NativeKernels {
   threads(): number;
-  /** n zero-filled floats on huge-page backed memory (native/alloc.cc), for the arena. */
-  allocF32(n: number): Float32Array;
+  /** Ask for transparent huge pages under the array's memory (native/alloc.cc). */
+  adviseHugePages(a: Float32Array): void;
   setThreads(n: number): void;
   matmul(C: F32, A: F32, B: F32, bias: F32 | null, batch: number, M: number, N: number, K: number,
     transA: boolean, transB: boolean, accumulate: boolean, bf16?: boolean): void;
