@@ -8,7 +8,7 @@
 // Prints the median step time and tokens/s over the steady steps, the first step, the slowest
 // steady step, CPU user and system seconds of the steady steps, and the peak RSS.
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_MASKING } from '../src/distill/masking.js';
+import { DEFAULT_MASKING } from '../src/train/masking.js';
 import { readModelConfig } from '../src/io/config.js';
 import { BertForMaskedLM } from '../src/models/bert.js';
 import { native } from '../src/tensor/native.js';

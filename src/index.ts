@@ -5,7 +5,7 @@ export { initStudent, initStudentFrom, defaultStudentLayers, type InitStudentRep
 export { distill, pretrain, modelSize, PRETRAIN_DEFAULTS, type DistillOptions, type PretrainOptions, type PretrainParams } from './distill/run.js';
 export { Distiller, DISTILL_DEFAULTS, type DistillParams } from './distill/distiller.js';
 export { tripleLoss, DEFAULT_TRIPLE_LOSS, type TripleLossConfig } from './distill/triple_loss.js';
-export { prepareBatchMlm, tokenWeights, DEFAULT_MASKING, type MaskingConfig } from './distill/masking.js';
+export { prepareBatchMlm, tokenWeights, DEFAULT_MASKING, type MaskingConfig } from './train/masking.js';
 export { MlmPretrainer } from './train/pretrainer.js';
 export { Trainer, type StepLog, type TrainingData } from './train/trainer.js';
 export { AdamW, type AdamWConfig } from './train/adamw.js';

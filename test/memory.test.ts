@@ -16,7 +16,7 @@ import { reference as R } from '../src/tensor/reference.js';
 import { backward, Tensor } from '../src/tensor/tensor.js';
 import { MlmPretrainer } from '../src/train/pretrainer.js';
 import { TRAIN_DEFAULTS } from '../src/train/params.js';
-import { DEFAULT_MASKING } from '../src/distill/masking.js';
+import { DEFAULT_MASKING } from '../src/train/masking.js';
 import { assertClose } from './helpers.js';
 import { randn, seededRng } from './op_helper.js';
 

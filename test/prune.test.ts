@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { padSequences } from '../src/infer/batching.js';
+import { padSequences } from '../src/data/padding.js';
 import { bertConfig, distilBertConfig } from '../src/io/config.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { initStudent } from '../src/distill/init_student.js';

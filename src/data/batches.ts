@@ -2,7 +2,7 @@
 // length bins every 4 tokens (bin edges 3, 7, 11, ... below the model maximum); a random order of
 // the dataset is walked and each bin's buffer is emitted when it holds batch_size sequences; the
 // leftovers at the end are merged in bin order, so every sequence is used once per epoch.
-import { Rng } from '../train/rng.js';
+import { Rng } from './rng.js';
 
 /** Bin of each length: bisect_right over the edges 3, 7, 11, ... < maxLen. */
 export function lengthGroups(lengths: Int32Array, maxLen: number): Int32Array {

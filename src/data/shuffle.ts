@@ -11,7 +11,7 @@
 //   shuffle (Durstenfeld's Fisher-Yates): p = [0, 1, ..., N-1];
 //     for i = N-1 down to 1: j = uniform(i + 1); swap p[i], p[j].
 
-import { Rng } from '../train/rng.js';
+import { Rng } from './rng.js';
 
 /** Sequences beyond this cannot be numbered in order.bin's uint32 entries. */
 export const MAX_SEQUENCES = 0xffffffff;

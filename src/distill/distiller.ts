@@ -7,8 +7,8 @@ import type { Module } from '../models/module.js';
 import { loadWeightsInto, saveDistilBert } from '../models/pretrained.js';
 import { isBool, isNumber, TRAIN_CHECKS, TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { Trainer, type StepLosses, type TrainingData } from '../train/trainer.js';
-import { DEFAULT_MASKING, type MaskedBatch, type MaskingConfig, type SpecialIds } from './masking.js';
-import { DEFAULT_TRIPLE_LOSS, tripleLoss, type LossCounts, type TripleLossConfig } from './triple_loss.js';
+import { DEFAULT_MASKING, type LossCounts, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../train/masking.js';
+import { DEFAULT_TRIPLE_LOSS, tripleLoss, type TripleLossConfig } from './triple_loss.js';
 
 export type DistillParams = TrainParams & TripleLossConfig & MaskingConfig;
 

@@ -7,8 +7,8 @@ import type { BertForMaskedLM } from '../models/bert.js';
 import type { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { arena } from '../tensor/arena.js';
 import { noGrad } from '../tensor/tensor.js';
-import { Rng } from '../train/rng.js';
-import { DEFAULT_MASKING, prepareBatchMlm, tokenWeights, type MaskedBatch } from './masking.js';
+import { Rng } from '../data/rng.js';
+import { DEFAULT_MASKING, prepareBatchMlm, tokenWeights, type MaskedBatch } from '../train/masking.js';
 
 export interface MlmEval {
   /** Share of masked targets whose arg-max prediction is the original token. */

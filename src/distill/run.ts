@@ -14,7 +14,7 @@ import { parsePrecision, TRAIN_PRECISIONS, withPrecision, type Precision } from 
 import type { StepLog, Trainer, TrainingData } from '../train/trainer.js';
 import { DISTILL_DEFAULTS, Distiller, type DistillParams } from './distiller.js';
 import { evaluateMlm } from './eval_mlm.js';
-import { DEFAULT_MASKING, type MaskingConfig } from './masking.js';
+import { DEFAULT_MASKING, type MaskingConfig } from '../train/masking.js';
 
 export interface RunOptions {
   /** Continue from the newest checkpoint in `out` (true) or from a checkpoint directory. */

@@ -9,6 +9,7 @@ import type { BertForMaskedLM } from '../models/bert.js';
 import type { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { cosineEmbedding, crossEntropy, gatherRows, klDivTemperature, mseSum, weightedSum } from '../tensor/ops.js';
 import { noGrad, type Tensor } from '../tensor/tensor.js';
+import { lossCounts, type LossCounts } from '../train/masking.js';
 
 export interface TripleLossConfig {
   alpha_ce: number;
@@ -51,22 +52,6 @@ function where(n: number, pred: (i: number) => boolean): Int32Array {
   const out: number[] = [];
   for (let i = 0; i < n; i++) if (pred(i)) out.push(i);
   return Int32Array.from(out);
-}
-
-/** What each term averages over: counts of the whole batch when `b` is one pass of it (trainer.ts). */
-export interface LossCounts {
-  tokens: number;
-  targets: number;
-}
-
-/** Real tokens and MLM targets of a batch. */
-export function lossCounts(b: MlmBatch): LossCounts {
-  let tokens = 0, targets = 0;
-  for (let i = 0; i < b.attentionMask.length; i++) {
-    if (b.attentionMask[i] !== 0) tokens++;
-    if (b.mlmLabels[i] !== -100) targets++;
-  }
-  return { tokens, targets };
 }
 
 /**

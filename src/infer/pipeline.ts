@@ -5,7 +5,7 @@ import { loadForQuestionAnswering, loadForSequenceClassification, type SequenceC
 import { classifierLogits } from '../tasks/finetune.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import type { QaInput } from '../tasks/qa_features.js';
-import { mapBatches, type Sequence } from './batching.js';
+import { mapBatches, type Sequence } from '../data/padding.js';
 import { answerQuestions, type QaPipelineOptions, type QaResult } from './qa_pipeline.js';
 
 export interface FillMaskResult {

@@ -5,8 +5,8 @@
 // normalised per layer by the L2 norm (§4.2, "important for good results") and min-max over all
 // heads to [0, 1], as bertology does unless told not to.
 // Legend: L layers, H heads per layer in the config, H' heads a layer keeps.
-import type { Sequence } from '../infer/batching.js';
-import { padSequences } from '../infer/batching.js';
+import type { Sequence } from '../data/padding.js';
+import { padSequences } from '../data/padding.js';
 import type { SequenceClassifier } from '../models/task_pretrained.js';
 import { arena } from '../tensor/arena.js';
 import { backward, Tensor } from '../tensor/tensor.js';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
-import type { Sequence } from '../infer/batching.js';
+import type { Sequence } from '../data/padding.js';
 import { timeModel } from '../infer/bench_speed.js';
 import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../models/task_pretrained.js';
 import { encodeLabels, labelIndex, readExamples, type ReadOptions } from '../tasks/data.js';

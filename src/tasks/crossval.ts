@@ -8,7 +8,7 @@ import type { Precision } from '../tensor/precision.js';
 import { withPrecision } from '../tensor/precision.js';
 import { loadForSequenceClassification } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../data/rng.js';
 import { encodeLabels, labelIndex, readExamples, sortLabels, type LabelledData, type ReadOptions } from './data.js';
 import { encodeData, scoreModel } from './finetune.js';
 import { FINETUNE_DEFAULTS, finetuneLoop, type FinetuneParams } from './finetune_loop.js';

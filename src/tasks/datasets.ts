@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { atomicWriteFile } from '../io/atomic.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../data/rng.js';
 import { parseCsv } from './data.js';
 import { messageText } from './email.js';
 

@@ -2,7 +2,7 @@
 // for A and 1 for B, cut to max_length by removing tokens from the longer text first (HF
 // truncation="longest_first").
 import { readFileSync } from 'node:fs';
-import type { Sequence } from '../infer/batching.js';
+import type { Sequence } from '../data/padding.js';
 import type { BertTokenizer } from '../text/tokenizer.js';
 import { readExamples, type ReadOptions } from './data.js';
 

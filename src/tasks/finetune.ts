@@ -2,7 +2,7 @@
 // sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
 // the best epoch as a Hugging Face directory with the tokenizer files.
 import { withPrecision } from '../tensor/precision.js';
-import { mapBatches, type Sequence } from '../infer/batching.js';
+import { mapBatches, type Sequence } from '../data/padding.js';
 import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';

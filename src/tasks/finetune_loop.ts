@@ -7,9 +7,9 @@ import type { Module } from '../models/module.js';
 import { arena } from '../tensor/arena.js';
 import { backward, type Tensor } from '../tensor/tensor.js';
 import { AdamW } from '../train/adamw.js';
-import { deriveSeed, Rng } from '../train/rng.js';
+import { deriveSeed, Rng } from '../data/rng.js';
 import { learningRate, warmupSteps } from '../train/schedule.js';
-import { padSequences, type Sequence } from '../infer/batching.js';
+import { padSequences, type Sequence } from '../data/padding.js';
 
 export interface FinetuneParams {
   learning_rate: number;

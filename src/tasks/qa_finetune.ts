@@ -3,7 +3,7 @@
 // best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
 // 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
 import { withPrecision } from '../tensor/precision.js';
-import { mapBatches } from '../infer/batching.js';
+import { mapBatches } from '../data/padding.js';
 import { questionAnsweringLoss } from '../models/qa.js';
 import { loadForQuestionAnswering, type QuestionAnswerer } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';

@@ -4,8 +4,7 @@
 import type { BertConfig } from '../io/config.js';
 import type { BertForMaskedLM } from '../models/bert.js';
 import { loadWeightsInto, saveBert } from '../models/pretrained.js';
-import type { MaskedBatch, MaskingConfig, SpecialIds } from '../distill/masking.js';
-import type { LossCounts } from '../distill/triple_loss.js';
+import type { LossCounts, MaskedBatch, MaskingConfig, SpecialIds } from './masking.js';
 import { crossEntropy, weightedSum } from '../tensor/ops.js';
 import type { TrainParams } from './params.js';
 import { Trainer, type StepLosses, type TrainingData } from './trainer.js';

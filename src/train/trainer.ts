@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { writing } from '../io/disk_errors.js';
 import { epochBatches, collate, lengthGroups } from '../data/batches.js';
-import { prepareBatchMlm, tokenWeights, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../distill/masking.js';
-import { lossCounts, type LossCounts } from '../distill/triple_loss.js';
+import { lossCounts, prepareBatchMlm, tokenWeights, type LossCounts, type MaskedBatch, type MaskingConfig, type SpecialIds } from './masking.js';
 import type { Module } from '../models/module.js';
 import { arena } from '../tensor/arena.js';
 import { weightedSum } from '../tensor/ops.js';
@@ -19,7 +18,7 @@ import {
   saveCheckpoint, type TrainerState,
 } from './checkpoint.js';
 import type { TrainParams } from './params.js';
-import { deriveSeed, Rng } from './rng.js';
+import { deriveSeed, Rng } from '../data/rng.js';
 import { learningRate, warmupSteps, type LinearSchedule } from './schedule.js';
 
 /** What the loop needs from a prepared dataset (src/data/dataset.ts). */

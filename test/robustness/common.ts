@@ -12,7 +12,7 @@ import { readModelConfig, type DistilBertConfig } from '../../src/io/config.js';
 import { BertForMaskedLM } from '../../src/models/bert.js';
 import { DistilBertForMaskedLM } from '../../src/models/distilbert.js';
 import { loadMaskedLM } from '../../src/models/pretrained.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/data/rng.js';
 import { FIXTURES, ROOT } from '../helpers.js';
 
 export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');

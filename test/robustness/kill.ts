@@ -5,7 +5,7 @@
 // byte for byte, metrics.jsonl must hold each step exactly once, and no temporary may be left.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/data/rng.js';
 import { check, CHILD_ENV, cli, spawnCli, TINY_BERT, TINY_DISTILBERT, type TinySetup } from './common.js';
 
 export type TrainCommand = 'distill' | 'pretrain';

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/data/rng.js';
 import { check, CHILD_ENV, cliOk, peakRssMb, spawnCli, TINY_BERT, TINY_DISTILBERT, TINY_WORDS, tinyModel, tinySetup } from './common.js';
 
 const PREPARE_CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'prepare_child.js');

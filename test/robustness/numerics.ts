@@ -4,7 +4,7 @@
 // as a resume point from which the run ends exactly where an undisturbed run ends.
 import * as path from 'node:path';
 import { Distiller } from '../../src/distill/distiller.js';
-import type { MaskedBatch } from '../../src/distill/masking.js';
+import type { MaskedBatch } from '../../src/train/masking.js';
 import { check, tinyDistiller, type TinySetup } from './common.js';
 
 const PARAMS = { batch_size: 4, gradient_accumulation_steps: 1, max_steps: 5, checkpoint_interval: 1 };

@@ -1,7 +1,7 @@
 // Seeded mutations for the reader fuzzers (AFL's havoc stage, cut down): byte-level edits of any
 // file, and structure-aware edits of JSON values that keep the document parseable, so the checks
 // after JSON.parse are reached too. Every case draws from its own Rng, so any case reproduces alone.
-import type { Rng } from '../../../src/train/rng.js';
+import type { Rng } from '../../../src/data/rng.js';
 
 /** Values that sit on the boundaries readers get wrong: zero, signs, 2^31/2^32/2^53, huge, fractions. */
 const INTERESTING_NUMBERS = [0, -1, 1, 2, 3, 7, 0.5, -0.5, 255, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32,

@@ -4,7 +4,7 @@
 // ids and targets outside their range, missing or extra arguments. Each call must return or throw
 // a JS Error naming the kernel; a crash or an abort ends the worker and is reported by the driver.
 import { native } from '../../../src/tensor/native.js';
-import type { Rng } from '../../../src/train/rng.js';
+import type { Rng } from '../../../src/data/rng.js';
 import { pick } from './mutate.js';
 import type { FuzzTarget } from './targets.js';
 

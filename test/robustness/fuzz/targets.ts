@@ -13,7 +13,7 @@ import { encodeLabels, labelIndex, readExamples } from '../../../src/tasks/data.
 import { qaInputs } from '../../../src/infer/predict_file.js';
 import { readTexts } from '../../../src/tasks/encode.js';
 import { BertTokenizer } from '../../../src/text/tokenizer.js';
-import type { Rng } from '../../../src/train/rng.js';
+import type { Rng } from '../../../src/data/rng.js';
 import { TINY_BERT, TINY_DISTILBERT, tinyText, tinyTokenizer } from '../common.js';
 import { mutateBytes, mutateJson, mutateJsonText, pick } from './mutate.js';
 

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { hash2, Rng } from '../../../src/train/rng.js';
+import { hash2, Rng } from '../../../src/data/rng.js';
 import { ALL_TARGETS } from './all.js';
 
 export interface WorkerSummary {

@@ -1,7 +1,7 @@
 // Dynamic masking, redone for every batch (docs/method.md §5; distiller.py `prepare_batch_mlm`).
 // Legend: B batch, T padded length.
 import type { SpecialIds } from '../data/format.js';
-import type { Rng } from '../train/rng.js';
+import type { Rng } from '../data/rng.js';
 
 export type { SpecialIds };
 
@@ -70,4 +70,20 @@ export function prepareBatchMlm(ids: Int32Array, lengths: Int32Array, T: number,
     else if (r >= cfg.word_mask + cfg.word_keep) inputIds[i] = rng.int(V);
   }
   return { inputIds, attentionMask, mlmLabels, batch: B, seqLen: T };
+}
+
+/** What each loss term averages over: counts of the whole batch when a pass sees some of its rows (trainer.ts). */
+export interface LossCounts {
+  tokens: number;
+  targets: number;
+}
+
+/** Real tokens and MLM targets of a batch. */
+export function lossCounts(b: { attentionMask: Int32Array; mlmLabels: Int32Array }): LossCounts {
+  let tokens = 0, targets = 0;
+  for (let i = 0; i < b.attentionMask.length; i++) {
+    if (b.attentionMask[i] !== 0) tokens++;
+    if (b.mlmLabels[i] !== -100) targets++;
+  }
+  return { tokens, targets };
 }
