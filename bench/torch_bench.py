@@ -112,6 +112,13 @@ def random_ids(B, T, seed=1):
     return torch.randint(1000, 30000, (B, T), generator=g)
 
 
+def masked_batch(B, T):
+    """Random ids (no padding) with 15% of the positions replaced by [MASK]: (ids, mask, inputs, flat target positions)."""
+    ids = random_ids(B, T)
+    selected = torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.15
+    return ids, torch.ones_like(ids), ids.masked_fill(selected, MASK_ID), selected.view(-1).nonzero().squeeze(1)
+
+
 def median_ms(fn, reps, warmup=2):
     for _ in range(warmup):
         fn()
@@ -137,11 +144,7 @@ def pretrain_small():
     B, T = 128, 128
     model = MaskedLM(6, True, SMALL).train()
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.01)
-    ids = random_ids(B, T)
-    mask = torch.ones_like(ids)
-    selected = torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.15
-    inputs = ids.masked_fill(selected, MASK_ID)
-    positions = selected.view(-1).nonzero().squeeze(1)
+    ids, mask, inputs, positions = masked_batch(B, T)
     targets = ids.view(-1)[positions]
 
     def step():
@@ -188,11 +191,7 @@ def main():
     B, T, temp = 8, 128, 2.0
     student.train()
     opt = torch.optim.AdamW(student.parameters(), lr=5e-4, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.0)
-    ids = random_ids(B, T)
-    mask = torch.ones_like(ids)
-    selected = torch.rand(B, T, generator=torch.Generator().manual_seed(2)) < 0.15
-    inputs = ids.masked_fill(selected, MASK_ID)
-    positions = selected.view(-1).nonzero().squeeze(1)
+    ids, mask, inputs, positions = masked_batch(B, T)
 
     def step():
         with torch.no_grad():

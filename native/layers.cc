@@ -82,8 +82,47 @@ Napi::Value AddLayernormForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The LayerNorm backward over rows, given xhat(i, j), the normalized input of row i, column j:
+//   dinp (N, C) += rstd * (g * w - mean(g * w) - xhat * mean(g * w * xhat)); dw += g * xhat; db += g.
+// Per-thread partial dw/db, reduced at the end.
+template <typename Xhat>
+void layernorm_backward_rows(float* dx, float* dw, float* db, const float* dout, const float* rstd, const float* w,
+                             int64_t N, int64_t C, Xhat xhat) {
+  int nthr = omp_get_max_threads();
+  std::vector<float> pdw(static_cast<size_t>(nthr) * C, 0.0f), pdb(static_cast<size_t>(nthr) * C, 0.0f);
+#pragma omp parallel
+  {
+    float* mdw = pdw.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+    float* mdb = pdb.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < N; ++i) {
+      const float* g = dout + i * C;
+      const float s = rstd[i];
+      float sum_g = 0.0f, sum_gx = 0.0f;
+#pragma omp simd reduction(+ : sum_g, sum_gx)
+      for (int64_t j = 0; j < C; ++j) {
+        float xh = xhat(i, j), gw = g[j] * w[j];
+        sum_g += gw;
+        sum_gx += gw * xh;
+        mdw[j] += g[j] * xh;
+        mdb[j] += g[j];
+      }
+      sum_g /= static_cast<float>(C);
+      sum_gx /= static_cast<float>(C);
+      float* d = dx + i * C;
+#pragma omp simd
+      for (int64_t j = 0; j < C; ++j) d[j] += s * (g[j] * w[j] - sum_g - xhat(i, j) * sum_gx);
+    }
+  }
+  for (int t = 0; t < nthr; ++t)
+    for (int64_t j = 0; j < C; ++j) {
+      if (dw) dw[j] += pdw[static_cast<size_t>(t) * C + j];
+      if (db) db[j] += pdb[static_cast<size_t>(t) * C + j];
+    }
+}
+
 // layernormBackward(dinp, dw, db, dout, inp, mean, rstd, w, N, C)
-//   dinp (N, C), dw, db (C) accumulate. Per-thread partial dw/db, reduced at the end.
+//   dinp (N, C), dw, db (C) accumulate.
 Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   Args a(info, "layernormBackward");
   int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
@@ -95,41 +134,8 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   const float* mean = a.f32(5, "mean", N);
   const float* rstd = a.f32(6, "rstd", N);
   const float* w = a.f32(7, "weight", C);
-  int nthr = omp_get_max_threads();
-  std::vector<float> pdw(static_cast<size_t>(nthr) * C, 0.0f), pdb(static_cast<size_t>(nthr) * C, 0.0f);
-#pragma omp parallel
-  {
-    float* mdw = pdw.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-    float* mdb = pdb.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < N; ++i) {
-      const float* r = x + i * C;
-      const float* g = dout + i * C;
-      const float m = mean[i], s = rstd[i];
-      float sum_g = 0.0f, sum_gx = 0.0f;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-      for (int64_t j = 0; j < C; ++j) {
-        float xh = (r[j] - m) * s, gw = g[j] * w[j];
-        sum_g += gw;
-        sum_gx += gw * xh;
-        mdw[j] += g[j] * xh;
-        mdb[j] += g[j];
-      }
-      sum_g /= static_cast<float>(C);
-      sum_gx /= static_cast<float>(C);
-      float* d = dx + i * C;
-#pragma omp simd
-      for (int64_t j = 0; j < C; ++j) {
-        float xh = (r[j] - m) * s;
-        d[j] += s * (g[j] * w[j] - sum_g - xh * sum_gx);
-      }
-    }
-  }
-  for (int t = 0; t < nthr; ++t)
-    for (int64_t j = 0; j < C; ++j) {
-      if (dw) dw[j] += pdw[static_cast<size_t>(t) * C + j];
-      if (db) db[j] += pdb[static_cast<size_t>(t) * C + j];
-    }
+  layernorm_backward_rows(dx, dw, db, dout, rstd, w, N, C,
+                          [=](int64_t i, int64_t j) { return (x[i * C + j] - mean[i]) * rstd[i]; });
   return info.Env().Undefined();
 }
 
@@ -152,41 +158,8 @@ Napi::Value LayernormBackwardFromOutput(const Napi::CallbackInfo& info) {
   std::vector<float> invw(C);
   for (int64_t j = 0; j < C; ++j) invw[j] = 1.0f / w[j];
   const float* iw = invw.data();
-  int nthr = omp_get_max_threads();
-  std::vector<float> pdw(static_cast<size_t>(nthr) * C, 0.0f), pdb(static_cast<size_t>(nthr) * C, 0.0f);
-#pragma omp parallel
-  {
-    float* mdw = pdw.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-    float* mdb = pdb.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < N; ++i) {
-      const float* r = y + i * C;
-      const float* g = dout + i * C;
-      const float s = rstd[i];
-      float sum_g = 0.0f, sum_gx = 0.0f;
-#pragma omp simd reduction(+ : sum_g, sum_gx)
-      for (int64_t j = 0; j < C; ++j) {
-        float xh = (r[j] - b[j]) * iw[j], gw = g[j] * w[j];
-        sum_g += gw;
-        sum_gx += gw * xh;
-        mdw[j] += g[j] * xh;
-        mdb[j] += g[j];
-      }
-      sum_g /= static_cast<float>(C);
-      sum_gx /= static_cast<float>(C);
-      float* d = dx + i * C;
-#pragma omp simd
-      for (int64_t j = 0; j < C; ++j) {
-        float xh = (r[j] - b[j]) * iw[j];
-        d[j] += s * (g[j] * w[j] - sum_g - xh * sum_gx);
-      }
-    }
-  }
-  for (int t = 0; t < nthr; ++t)
-    for (int64_t j = 0; j < C; ++j) {
-      if (dw) dw[j] += pdw[static_cast<size_t>(t) * C + j];
-      if (db) db[j] += pdb[static_cast<size_t>(t) * C + j];
-    }
+  layernorm_backward_rows(dx, dw, db, dout, rstd, w, N, C,
+                          [=](int64_t i, int64_t j) { return (y[i * C + j] - b[j]) * iw[j]; });
   return info.Env().Undefined();
 }
 
