@@ -1,4 +1,4 @@
-// `node dist/bench/pretrain_small.js [--json] [--steps N] [--precision bf16|fp32] [--config FILE]`: small-model
+// `node dist/bench/pretrain_small.js [--json] [--steps N] [--precision bf16|fp32] [--config FILE] [--batch-size B]`: small-model
 // pretraining speed, the workload of the teacher: BERT 6 x 256 (4 heads, FFN 1024, vocab 30,522,
 // experiments/teacher-6x256.json), 128 packed sequences of 128 tokens a step, masked-LM on 15%
 // uniform targets, AdamW with clipping, bf16 mixed precision. It runs the trainer's own step
@@ -19,7 +19,7 @@ import { DEFAULT_PASS_TOKENS } from '../src/train/trainer.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => (argv.includes(name) ? argv[argv.indexOf(name) + 1]! : def);
-const B = 128, T = 128;
+const B = Number(arg('--batch-size', '128')), T = 128;
 const steps = Number(arg('--steps', '24'));
 const precision = parsePrecision(arg('--precision', 'bf16'), TRAIN_PRECISIONS);
 const passTokens = Number(arg('--max-pass-tokens', String(DEFAULT_PASS_TOKENS)));
