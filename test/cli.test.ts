@@ -1,9 +1,15 @@
 // The `distil` CLI: --help lists the commands, bad flags fail with a clear message, and the demo
 // runs end to end (at a tiny budget) on the embedded teacher, and resumes.
 import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli } from './helpers.js';
+import { bertConfig } from '../src/io/config.js';
+import { BertForMaskedLM } from '../src/models/bert.js';
+import { saveBert } from '../src/models/pretrained.js';
+import { defaultTokenizerDir } from '../src/text/default_vocab.js';
+import { cli, ROOT } from './helpers.js';
 
 
 test('distil --help lists the commands', () => {
@@ -13,6 +19,42 @@ test('distil --help lists the commands', () => {
   assert.match(r.stdout, /demo/);
 });
 
+test('distil --version prints the package version; help cites docs/method.md, nothing outside the repository', () => {
+  const r = cli('--version');
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+  for (const cmd of ['init-student', 'distill']) {
+    const h = cli(cmd, '--help').stdout;
+    assert.match(h, /docs\/method\.md §\d/);
+    assert.doesNotMatch(h, /SPEC/);
+  }
+});
+
+test('inputs longer than the model\'s positions are refused up front, naming the limit and the fix', () => {
+  const work = mkdtempSync(join(tmpdir(), 'distil-positions-'));
+  const text = join(work, 'text.txt');
+  writeFileSync(text, Array.from({ length: 40 }, (_, i) => `line ${i} of a corpus whose lines are long enough to pass the minimum length of twelve tokens`).join('\n'));
+  const data = join(work, 'data');
+  assert.equal(cli('prepare', '--input', text, '--tokenizer', defaultTokenizerDir(), '--out', data, '--max-len', '64', '--pack', 'full').status, 0);
+  const config = join(work, 'config.json');
+  writeFileSync(config, JSON.stringify({ ...bertConfig({ hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64,
+    max_position_embeddings: 32 }), model_type: 'bert' }));
+  const out = join(work, 'teacher');
+  const r = cli('pretrain', '--config', config, '--data', data, '--out', out, '--batch-size', '4', '--max-steps', '2');
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /data: a sequence of \d+ tokens is longer than the model's max_position_embeddings 32 \(config\.json\): .*distil prepare --max-len 32/);
+  assert.ok(!existsSync(join(out, 'metrics.jsonl')), 'refused before the first step');
+  const model = join(work, 'small');
+  const m = new BertForMaskedLM(bertConfig({ hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 48 }));
+  m.params.initialize(1);
+  saveBert(model, m, m.config);
+  for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(defaultTokenizerDir(), f), join(model, f));
+  const mr = join(ROOT, 'assets', 'datasets', 'mr');
+  const f = cli('finetune', '--model', model, '--train', join(mr, 'dev.tsv'), '--eval', join(mr, 'test.tsv'), '--out', join(work, 'ft'), '--max-length', '64');
+  assert.notEqual(f.status, 0);
+  assert.match(f.stderr, /--max-length 64 is longer than .*small's max_position_embeddings 48 \(config\.json\): pass --max-length 48 or less/);
+});
+
 test('a bad flag value is rejected with the flag named', () => {
   const r = cli('demo', '--steps', 'x');
   assert.notEqual(r.status, 0);
@@ -20,8 +62,6 @@ test('a bad flag value is rejected with the flag named', () => {
 });
 
 test('distil demo: distils the embedded teacher, fine-tunes both on MR, prints the table, writes the report, resumes', async () => {
-  const { existsSync, mkdtempSync, readFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
   const out = join(mkdtempSync(join(tmpdir(), 'distil-demo-')), 'demo');
   const args = ['demo', '--out', out, '--steps', '2', '--batch-size', '8', '--epochs', '1'];
   const r = cli(...args);

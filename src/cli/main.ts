@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The `distil` command line.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { projectRoot } from '../io/paths.js';
 import { registerCorpus } from './corpus.js';
 import { registerCrossval } from './crossval.js';
 import { registerDatasets } from './datasets.js';
@@ -21,8 +24,11 @@ function int(name: string, min = 1) {
   };
 }
 
+const { version } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+
 const program = new Command()
   .name('distil')
+  .version(version, '-V, --version', 'print the version')
   .description('DistilBERT in TypeScript: distil, train, load and save BERT models (Hugging Face format) on a CPU')
   .showHelpAfterError();
 

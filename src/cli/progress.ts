@@ -1,6 +1,8 @@
 // A progress display on stderr for long CLI jobs (`distil prepare`, training). On a terminal it is
 // one line redrawn in place at most `redrawMs` apart; when stderr is a file or a pipe (CI logs) it
-// prints a plain line every `logEveryMs` instead, so logs stay readable.
+// prints a plain line every `logEveryMs` instead, so logs stay readable. The rate and the ETA come
+// from the last RATE_WINDOW_MS of updates (as tqdm smooths its rate), so a pause, an evaluation or
+// a slow first step does not skew them for the rest of the run.
 
 export interface ProgressOptions {
   /** Amount at completion (bytes, steps, ...); 0 or undefined when unknown (no percentage or ETA). */
@@ -22,6 +24,34 @@ export interface ProgressOptions {
 }
 
 const BAR = 24;
+/** Window of the smoothed rate. */
+export const RATE_WINDOW_MS = 30_000;
+
+/**
+ * Rate of a cumulative amount over the last `windowMs`: samples (time, amount) are kept about
+ * windowMs / 64 apart (the newest always), and the rate is the change since the oldest sample in
+ * the window.
+ */
+export class RateWindow {
+  private samples: Array<[number, number]> = [];
+  constructor(private readonly windowMs = RATE_WINDOW_MS) {}
+
+  add(t: number, amount: number): void {
+    const s = this.samples;
+    s.push([t, amount]);
+    // The sample before the newest goes when it sits too close to its own predecessor.
+    if (s.length >= 3 && s[s.length - 2]![0] - s[s.length - 3]![0] < this.windowMs / 64) s.splice(s.length - 2, 1);
+    // Keep one sample at or before the window's start, so the rate spans the whole window.
+    while (s.length > 2 && s[1]![0] <= t - this.windowMs) s.shift();
+  }
+
+  /** Units per second over the window (0 until two samples 0.5 s apart exist). */
+  rate(): number {
+    const first = this.samples[0], last = this.samples.at(-1);
+    if (!first || !last || last[0] - first[0] < 500) return 0;
+    return ((last[1] - first[1]) * 1000) / (last[0] - first[0]);
+  }
+}
 
 /** Seconds as "1h02m", "3m05s" or "12s". */
 export function formatDuration(s: number): string {
@@ -48,6 +78,7 @@ export class Progress {
   private lastDone = 0;
   private lastExtra: string | undefined;
   private finished = false;
+  private readonly window: RateWindow;
 
   constructor(o: ProgressOptions = {}) {
     this.total = o.total ?? 0;
@@ -60,6 +91,19 @@ export class Progress {
     this.now = o.now ?? (() => performance.now());
     this.start = this.now();
     this.initial = o.initial ?? 0;
+    this.window = new RateWindow();
+    this.window.add(this.start, this.initial);
+  }
+
+  /**
+   * Print a line of its own (an epoch's metrics) above the bar: on a terminal the bar is cleared,
+   * the line printed and the bar drawn again; elsewhere the line is just printed.
+   */
+  note(line: string): void {
+    if (this.tty) {
+      this.stream.write(`\r\x1b[2K${line}\n`);
+      if (!this.finished && Number.isFinite(this.last)) this.draw(this.line(this.lastDone, this.lastExtra, this.now()));
+    } else this.stream.write(`${line}\n`);
   }
 
   /** Report `done` units so far (cumulative) and optional extra text such as "1,234 seq". */
@@ -68,6 +112,7 @@ export class Progress {
     this.lastDone = done;
     this.lastExtra = extra;
     const t = this.now();
+    this.window.add(t, done);
     if (t - this.last < (this.tty ? this.redrawMs : this.logEveryMs)) return;
     this.last = t;
     this.draw(this.line(done, extra, t));
@@ -94,9 +139,9 @@ export class Progress {
 
   private line(done: number, extra: string | undefined, t: number): string {
     const secs = (t - this.start) / 1000;
-    // Amounts done before this bar started (a resumed run) are not part of the rate; nor is the
-    // first half second, when one batch would read as an absurd rate.
-    const rate = secs >= 0.5 ? (done - this.initial) / secs : 0;
+    // The rate over the last window: amounts done before this bar started (a resumed run) are not
+    // part of it; nor is the first half second, when one batch would read as an absurd rate.
+    const rate = this.window.rate();
     const parts: string[] = [];
     if (this.label) parts.push(this.label);
     if (this.total > 0) {

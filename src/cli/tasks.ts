@@ -47,19 +47,25 @@ export function columnFlags(cmd: Command): Command {
     .option('--label-col <name>', 'column of the label (default: label)');
 }
 
-/** A progress bar over each epoch's steps and a line of eval metrics per epoch (`digits` decimals). */
+/**
+ * One progress bar over the run's steps, with each epoch's eval metrics (`digits` decimals) printed
+ * above it as the epoch ends; the bar's rate and ETA are over the recent window, across epochs.
+ */
 function progressHooks(label: string, digits: number): Pick<FinetuneRunOptions, 'onStep' | 'onEpoch'> {
   let bar: Progress | null = null;
+  let total = 0;
   return {
-    onStep: (step, total, loss) => {
+    onStep: (step, steps, loss) => {
+      total = steps;
       bar ??= new Progress({ total, unit: 'steps', label });
       bar.update(step, `loss ${loss.toFixed(4)}`);
+      if (step === total) bar.done();
     },
     onEpoch: (e) => {
-      bar?.done();
-      bar = null;
       const m = Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(digits)}`).join(' ');
-      console.log(`epoch ${e.epoch}: train loss ${e.train_loss.toFixed(4)}, eval ${m}${e.improved ? ' (best, saved)' : ''}`);
+      const line = `epoch ${e.epoch}: train loss ${e.train_loss.toFixed(4)}, eval ${m}${e.improved ? ' (best, saved)' : ''}`;
+      if (bar) bar.note(line);
+      else console.log(line);
     },
   };
 }
@@ -106,13 +112,14 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--data <file>', 'labelled examples (.csv, .tsv, .jsonl), or SQuAD v1.1 .json for a question-answering model')
     .option('--out <file>', 'also write the metrics as JSON here')
     .addOption(precisionOption('infer'))
-    .option('--max-length <n>', 'longest input in tokens', (v) => mergeParams({ n: 128 }, { n: isNumber(4, 1e5, true) }, [{ source: '--max-length', values: { n: Number(v) } }]).n, 128))
+    .option('--max-length <n>', 'longest input in tokens (default: 128, or the model\'s max_position_embeddings if fewer)',
+      (v) => mergeParams({ n: 128 }, { n: isNumber(4, 1e5, true) }, [{ source: '--max-length', values: { n: Number(v) } }]).n))
     .action(async (o: Record<string, unknown>) => {
       setPrecision(o.precision as Precision);
       const data = o.data as string, model = o.model as string;
       const metrics: Record<string, number> = data.endsWith('.json')
         ? await evaluateQa({ model, data }).then(({ exact_match, f1, missing }) => ({ exact_match, f1, missing }))
-        : await evaluate({ model, data, read: readOptions(o), maxLength: o.maxLength as number });
+        : await evaluate({ model, data, read: readOptions(o), maxLength: o.maxLength as number | undefined });
       for (const [k, v] of Object.entries(metrics)) console.log(`${k.padEnd(22)} ${v.toFixed(4)}`);
       if (o.out) writeFileSync(o.out as string, JSON.stringify(metrics, null, 2) + '\n');
     });

@@ -12,7 +12,7 @@ import { isNumber, TRAIN_CHECKS } from '../train/params.js';
 import { DEFAULT_PASS_TOKENS } from '../train/trainer.js';
 import { setPrecision, type Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
-import { Progress } from './progress.js';
+import { Progress, RateWindow } from './progress.js';
 
 function parseLayers(v: string): number[] {
   const layers = v.split(',').map((s) => Number(s.trim()));
@@ -24,6 +24,7 @@ function parseLayers(v: string): number[] {
 function progressHooks(label: string): RunOptions {
   let bar: Progress | null = null;
   let held = '';
+  const tokens = new RateWindow();
   return {
     onStart: (t) => {
       if (t.state.step > 0) console.log(`resumed from ${t.lastCheckpoint} at step ${t.state.step}`);
@@ -33,7 +34,10 @@ function progressHooks(label: string): RunOptions {
     onStep: (log, t) => {
       const terms = Object.entries(log).filter(([k]) => k.startsWith('loss')).map(([k, v]) => `${k} ${v.toFixed(4)}`);
       if (log.eval_mlm_accuracy !== undefined) held = ` held-out MLM acc ${log.eval_mlm_accuracy.toFixed(4)} (step ${log.step})`;
-      bar?.update(log.step, `${terms.join(' ')} lr ${log.lr.toExponential(2)} ${Math.round(log.tokens_per_s)} tok/s${held}`);
+      // Tokens a second over the recent window: one step's figure swings with its batch's lengths.
+      tokens.add(performance.now(), log.tokens_seen);
+      const rate = tokens.rate();
+      bar?.update(log.step, `${terms.join(' ')} lr ${log.lr.toExponential(2)} ${rate > 0 ? `${Math.round(rate)} tok/s` : ''}${held}`);
       if (log.step === t.totalSteps) bar?.done();
     },
   };

@@ -8,6 +8,7 @@ import { bertConfig, readModelConfig, type BertConfig } from '../io/config.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { loadMaskedLM } from '../models/pretrained.js';
+import { tooLong } from '../models/transformer.js';
 import { TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { MlmPretrainer } from '../train/pretrainer.js';
 import { parsePrecision, TRAIN_PRECISIONS, withPrecision, type Precision } from '../tensor/precision.js';
@@ -62,6 +63,14 @@ function attachMlmEval(t: Trainer, model: BertForMaskedLM | DistilBertForMaskedL
   };
 }
 
+/** Training data whose longest sequence the model cannot embed is refused before the first step. */
+function checkLengths(ds: Dataset, dir: string, models: Array<{ config: { max_position_embeddings: number } }>): void {
+  let longest = 0;
+  for (const l of ds.lengths) longest = Math.max(longest, l);
+  const positions = Math.min(...models.map((m) => m.config.max_position_embeddings));
+  if (longest > positions) throw new Error(`${dir}: ${tooLong(longest, positions)}`);
+}
+
 function run(t: Trainer, o: RunOptions): void {
   if (o.maxPassTokens !== undefined) t.maxPassTokens = o.maxPassTokens;
   withPrecision(parsePrecision(o.precision ?? 'fp32', TRAIN_PRECISIONS), () => {
@@ -90,6 +99,7 @@ export function distill(o: DistillOptions): Distiller {
   const ds = openDataset(o.data);
   if (ds.meta.vocab_size !== student.config.vocab_size)
     throw new Error(`${o.data}: the data was tokenized with a ${ds.meta.vocab_size}-token vocabulary, the student has ${student.config.vocab_size}`);
+  checkLengths(ds, o.data, [teacher, student]);
   mkdirSync(o.out, { recursive: true });
   atomicWriteFile(join(o.out, 'training_args.json'),
     JSON.stringify({ ...params, precision: o.precision ?? 'fp32', teacher: o.teacher, student: o.student, data: o.data }, null, 2) + '\n');
@@ -145,6 +155,7 @@ export function pretrain(o: PretrainOptions): MlmPretrainer {
   const ds = openDataset(o.data);
   const config = modelSize(o.config, ds.meta.vocab_size, ds.meta.max_len);
   const bert = new BertForMaskedLM(config);
+  checkLengths(ds, o.data, [bert]);
   bert.params.initialize(params.seed);
   mkdirSync(o.out, { recursive: true });
   const t = new MlmPretrainer(bert, config, trainingData(ds), params, params, ds.meta.special_ids, o.out);

@@ -147,7 +147,7 @@ export interface EmbeddingNames {
  */
 export function embeddingsForward(m: Module, ids: Int32Array, types: Int32Array | null, B: number, T: number,
   n: EmbeddingNames, o: { maxPositions: number; padId: number; eps: number; dropout: number }): Tensor {
-  if (T > o.maxPositions) throw new Error(`sequence length ${T} exceeds max_position_embeddings ${o.maxPositions}`);
+  if (T > o.maxPositions) throw new Error(tooLong(T, o.maxPositions));
   const shape = [B, T];
   const word = gatherRows(m.p(`${n.prefix}word_embeddings.weight`), ids, shape, o.padId);
   const pos = gatherRows(m.p(`${n.prefix}position_embeddings.weight`), positionIds(B, T), shape);
@@ -163,6 +163,13 @@ export function embeddingsForward(m: Module, ids: Int32Array, types: Int32Array 
     releaseData(word, pos);
   }
   return drop(m, out, o.dropout);
+}
+
+/** The error for inputs longer than the model's positions, with the fix. */
+export function tooLong(length: number, maxPositions: number): string {
+  return `a sequence of ${length} tokens is longer than the model's max_position_embeddings ${maxPositions} (config.json): ` +
+    `cut the inputs to ${maxPositions} tokens (training data: distil prepare --max-len ${maxPositions}; fine-tuning and ` +
+    `evaluation: --max-length ${maxPositions})`;
 }
 
 /** Flat position ids (B*T): 0..T-1 for each row. */

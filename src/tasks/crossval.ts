@@ -10,7 +10,7 @@ import { loadForSequenceClassification } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { Rng } from '../data/rng.js';
 import { encodeLabels, labelIndex, readExamples, sortLabels, type LabelledData, type ReadOptions } from './data.js';
-import { encodeData, scoreModel } from './finetune.js';
+import { checkMaxLength, encodeData, scoreModel } from './finetune.js';
 import { FINETUNE_DEFAULTS, finetuneLoop, type FinetuneParams } from './finetune_loop.js';
 
 export interface CrossValOptions {
@@ -111,6 +111,7 @@ export async function crossValidate(o: CrossValOptions): Promise<CrossValResult>
       const trainRows = [...fold.keys()].filter((i) => fold[i] !== k), testRows = [...fold.keys()].filter((i) => fold[i] === k);
       const test: LabelledData = { ...all, examples: testRows.map((i) => all.examples[i]!) };
       const model = loadForSequenceClassification(o.model, { id2label: labels, problemType: 'single_label_classification', seed });
+      checkMaxLength(model, p.max_length, o.model);
       const trainSeqs = trainRows.map((i) => seqs[i]!), testSeqs = testRows.map((i) => seqs[i]!);
       const trainGold = Int32Array.from(trainRows, (i) => gold[i]!);
       const reports = withPrecision(o.precision ?? 'fp32', () => finetuneLoop(model, trainSeqs, tok.padId, { ...p, seed }, {

@@ -28,6 +28,13 @@ export async function encodeData(tok: BertTokenizer, d: LabelledData, maxLength:
   return encodePairs(tok, d.examples.map((e) => e.text), hasPairs ? d.examples.map((e) => e.textPair) : null, maxLength);
 }
 
+/** `--max-length` must fit the model's positions (checked before any encoding or training). */
+export function checkMaxLength(model: SequenceClassifier, maxLength: number, dir: string): void {
+  const positions = model.config.max_position_embeddings;
+  if (maxLength > positions)
+    throw new Error(`--max-length ${maxLength} is longer than ${dir}'s max_position_embeddings ${positions} (config.json): pass --max-length ${positions} or less`);
+}
+
 /** Metrics of `model` on labelled data (accuracy, F1, Matthews; or Pearson, Spearman, MSE). */
 export function scoreModel(model: SequenceClassifier, seqs: Sequence[], d: LabelledData, padId: number, batchSize: number):
   Record<string, number> {
@@ -61,6 +68,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const model = loadForSequenceClassification(o.model, train.labels
     ? { id2label: train.labels, problemType: 'single_label_classification', seed: p.seed }
     : { numLabels: 1, problemType: 'regression', seed: p.seed });
+  checkMaxLength(model, p.max_length, o.model);
   const tok = BertTokenizer.fromDir(o.model);
   const [trainSeqs, evalSeqs] = [await encodeData(tok, train, p.max_length), await encodeData(tok, evalData, p.max_length)];
   const labels = train.labels
@@ -86,8 +94,10 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
 export async function evaluate(o: { model: string; data: string; read?: ReadOptions; maxLength?: number; batchSize?: number }):
   Promise<Record<string, number>> {
   const model = loadForSequenceClassification(o.model);
+  const maxLength = o.maxLength ?? Math.min(128, model.config.max_position_embeddings);
+  checkMaxLength(model, maxLength, o.model);
   const tok = BertTokenizer.fromDir(o.model);
   const d = readExamples(o.data, { ...o.read, task: model.labels.problemType === 'regression' ? 'regression' : 'classification' });
-  const seqs = await encodeData(tok, d, o.maxLength ?? 128);
+  const seqs = await encodeData(tok, d, maxLength);
   return scoreModel(model, seqs, d, tok.padId, o.batchSize ?? 64);
 }
