@@ -3,6 +3,7 @@
 // (random init, bert-base-uncased vocabulary) reach sensible accuracy; evaluate, predict and the
 // text-classification pipeline agree; the exported student gives the same labels in transformers.js.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,4 +84,20 @@ test('text-classification: our pipeline and transformers.js on the ONNX export g
     assert.ok(Math.abs(theirs[0]!.score - ours[i]![0]!.score) < 1e-4, `score ${i}: ${theirs[0]!.score} vs ${ours[i]![0]!.score}`);
   }
   assert.equal(agree, texts.length);
+});
+
+test('finetune without --eval keeps the last epoch (and --help says so)', () => {
+  const { student } = tinyModels();
+  const out = join(work, 'no-eval');
+  const main = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const help = spawnSync(process.execPath, [main, 'finetune', '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--eval <file> +evaluation examples, .*without it, the last epoch is kept/);
+  const r = spawnSync(process.execPath, [main, 'finetune', '--model', student, '--train', join(DATA, 'mr', 'dev.tsv'), '--out', out,
+    '--n-epoch', '2', '--max-length', '32', '--learning-rate', '1e-3'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /epoch 2 \(the last\) written to/);
+  const saved = JSON.parse(readFileSync(join(out, 'eval_results.json'), 'utf8'));
+  assert.equal(saved.epoch, 2);
+  assert.equal(saved.eval_file, undefined);
+  assert.ok(existsSync(join(out, 'model.safetensors')));
 });

@@ -76,16 +76,16 @@ export function registerTaskCommands(program: Command): void {
     .description('fine-tune a BERT/DistilBERT with a classification (or regression) head on CSV, TSV or JSONL data')
     .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
     .requiredOption('--train <file>', 'training examples (.csv, .tsv in GLUE layout, or .jsonl)')
-    .requiredOption('--eval <file>', 'evaluation examples, scored after every epoch')
-    .requiredOption('--out <dir>', 'the best epoch as a Hugging Face directory')
+    .option('--eval <file>', 'evaluation examples, scored after every epoch to keep the best one (without it, the last epoch is kept)')
+    .requiredOption('--out <dir>', 'the best epoch (or the last, without --eval) as a Hugging Face directory')
     .addOption(precisionOption('train'))), FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(FINETUNE_DEFAULTS, FINETUNE_CHECKS, o, this);
       const r = await finetune({
-        model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string,
+        model: o.model as string, train: o.train as string, eval: o.eval as string | undefined, out: o.out as string,
         read: readOptions(o), params, precision: o.precision as Precision, ...progressHooks('finetune', 4),
       });
-      console.log(`best epoch ${r.best.epoch} written to ${o.out}`);
+      console.log(o.eval ? `best epoch ${r.best.epoch} written to ${o.out}` : `epoch ${r.best.epoch} (the last) written to ${o.out}`);
     });
 
   addParamFlags(program
@@ -93,7 +93,7 @@ export function registerTaskCommands(program: Command): void {
     .description('fine-tune a BERT/DistilBERT for extractive question answering on SQuAD v1.1 JSON; scores EM and F1 after every epoch')
     .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
     .requiredOption('--train <file>', 'training questions (SQuAD v1.1 JSON, e.g. train-v1.1.json)')
-    .requiredOption('--eval <file>', 'evaluation questions (SQuAD v1.1 JSON, e.g. dev-v1.1.json)')
+    .requiredOption('--eval <file>', 'evaluation questions (SQuAD v1.1 JSON, e.g. dev-v1.1.json); required')
     .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory')
     .addOption(precisionOption('train')), QA_FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {

@@ -60,8 +60,8 @@ export interface FinetuneResult {
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
   const train = readExamples(o.train, o.read);
-  const evalData = readExamples(o.eval, { ...o.read, task: train.labels ? 'classification' : 'regression' });
-  if (train.labels && evalData.labels) {
+  const evalData = o.eval ? readExamples(o.eval, { ...o.read, task: train.labels ? 'classification' : 'regression' }) : null;
+  if (o.eval && train.labels && evalData?.labels) {
     const unknown = evalData.labels.filter((l) => !train.labels!.includes(l));
     if (unknown.length) throw new Error(`${o.eval}: labels ${unknown.join(', ')} do not occur in ${o.train}`);
   }
@@ -70,7 +70,8 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     : { numLabels: 1, problemType: 'regression', seed: p.seed });
   checkMaxLength(model, p.max_length, o.model);
   const tok = BertTokenizer.fromDir(o.model);
-  const [trainSeqs, evalSeqs] = [await encodeData(tok, train, p.max_length), await encodeData(tok, evalData, p.max_length)];
+  const trainSeqs = await encodeData(tok, train, p.max_length);
+  const evalSeqs = evalData ? await encodeData(tok, evalData, p.max_length) : [];
   const labels = train.labels
     ? encodeLabels(train.examples, labelIndex(train.labels))
     : Float32Array.from(train.examples, (e) => Number(e.label));
@@ -78,15 +79,22 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const epochs = withPrecision(o.precision ?? 'fp32', () => finetuneLoop(model, trainSeqs, tok.padId, p, {
     loss: (x, rows) => model.loss(model.forward(x).logits,
       labels instanceof Int32Array ? Int32Array.from(rows, (r) => labels[r]!) : Float32Array.from(rows, (r) => labels[r]!)),
-    evaluate: () => scoreModel(model, evalSeqs, evalData, tok.padId, p.eval_batch_size),
-    main: train.labels ? 'accuracy' : 'pearson',
-    onBest: (r) => {
-      best = r;
-      saveBestEpoch(o, model, r, { ...p, ...o.read, precision: o.precision ?? 'fp32' });
-    },
+    ...(evalData ? {
+      evaluate: () => scoreModel(model, evalSeqs, evalData, tok.padId, p.eval_batch_size),
+      main: train.labels ? 'accuracy' : 'pearson',
+      onBest: (r: EpochReport) => {
+        best = r;
+        saveBestEpoch(o, model, r, { ...p, ...o.read, precision: o.precision ?? 'fp32' });
+      },
+    } : {}),
     onStep: o.onStep,
     onEpoch: o.onEpoch,
   }));
+  // Without an evaluation set there is no best epoch to pick: the last one is kept.
+  if (!evalData) {
+    best = epochs.at(-1)!;
+    saveBestEpoch(o, model, best, { ...p, ...o.read, precision: o.precision ?? 'fp32' });
+  }
   return { epochs, best: best!, labels: train.labels };
 }
 

@@ -42,7 +42,8 @@ export interface FinetuneRunOptions {
   /** A Hugging Face BERT/DistilBERT directory (masked-LM, base, or already fine-tuned). */
   model: string;
   train: string;
-  eval: string;
+  /** Examples scored after every epoch (the best epoch is kept); without them the last epoch is kept. */
+  eval?: string;
   /** The best epoch, as a Hugging Face directory with the tokenizer files. */
   out: string;
   onStep?: (step: number, total: number, loss: number) => void;

@@ -66,6 +66,8 @@ function predictFromFeatures(model: QuestionAnswerer, examples: readonly SquadEx
 
 /** `train` and `eval` are SQuAD v1.1 JSON files. */
 export interface QaFinetuneOptions extends FinetuneRunOptions {
+  /** SQuAD questions scored after every epoch; the epoch with the best F1 is kept. */
+  eval: string;
   params?: Partial<QaFinetuneParams>;
 }
 
