@@ -23,8 +23,9 @@ function ratioArg(name: string) {
 
 /** The tokenizer of `dir`; imported here so other commands do not load the tokenizers binary. */
 async function loadTokenizer(dir: string): Promise<PrepareTokenizer> {
-  const { BertTokenizer } = await import('../text/tokenizer.js');
-  return BertTokenizer.fromDir(dir);
+  // A model directory's tokenizer is checked against its config.json (src/text/fit.ts).
+  const { tokenizerForModel } = await import('../text/fit.js');
+  return tokenizerForModel(dir);
 }
 
 interface PrepareFlags {

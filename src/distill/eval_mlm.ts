@@ -7,6 +7,7 @@ import type { BertForMaskedLM } from '../models/bert.js';
 import type { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { arena } from '../tensor/arena.js';
 import { noGrad } from '../tensor/tensor.js';
+import { checkTokenizerFits } from '../text/fit.js';
 import { Rng } from '../data/rng.js';
 import { DEFAULT_MASKING, prepareBatchMlm, tokenWeights, type MaskedBatch } from '../train/masking.js';
 
@@ -55,8 +56,7 @@ export function* evalBatches(ds: Dataset, N: number, batchSize: number, seed: nu
 
 export function evaluateMlm(model: BertForMaskedLM | DistilBertForMaskedLM, ds: Dataset, o: MlmEvalOptions = {}): MlmEval {
   const V = model.config.vocab_size;
-  if (ds.meta.vocab_size !== V)
-    throw new Error(`${ds.dir}: the data was tokenized with a ${ds.meta.vocab_size}-token vocabulary, the model has ${V}`);
+  checkTokenizerFits(ds.meta.vocab_size, `${ds.dir}/meta.json`, V, 'the model');
   const N = Math.min(ds.size, o.maxSequences ?? ds.size), batchSize = o.batchSize ?? 32;
   if (N === 0) throw new Error(`${ds.dir}: no sequences to evaluate`);
   const wasTraining = model.training;

@@ -3,7 +3,9 @@
 // copied, token-type embeddings and the pooler dropped, teacher layer layers[i] becomes student
 // layer i, and the MLM head is copied (vocab_projector bias <- cls.predictions.bias).
 import { join } from 'node:path';
+import * as fs from 'node:fs';
 import { copyTokenizerFiles } from '../io/atomic.js';
+import { tokenizerFile, tokenizerForModel } from '../text/fit.js';
 import { distilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
@@ -89,6 +91,8 @@ export function initStudent(teacherDir: string, outDir: string, layers?: number[
     student.params.initialize(randomSeed);
     report = { ...report, copied: [] };
   }
+  // The teacher's tokenizer goes with the student: it must fit the shared vocabulary.
+  if (fs.existsSync(tokenizerFile(teacherDir))) tokenizerForModel(teacherDir);
   saveDistilBert(outDir, student, report.config);
   copyTokenizerFiles([teacherDir], outDir);
   return report;

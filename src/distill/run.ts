@@ -9,6 +9,8 @@ import { BertForMaskedLM } from '../models/bert.js';
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { loadMaskedLM } from '../models/pretrained.js';
 import { tooLong } from '../models/transformer.js';
+import { checkTokenizerFits, tokenizerFile } from '../text/fit.js';
+import { BertTokenizer } from '../text/tokenizer.js';
 import { TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
 import { MlmPretrainer } from '../train/pretrainer.js';
 import { parsePrecision, TRAIN_PRECISIONS, withPrecision, type Precision } from '../tensor/precision.js';
@@ -51,8 +53,7 @@ export function trainingData(ds: Dataset): TrainingData {
 function attachMlmEval(t: Trainer, model: BertForMaskedLM | DistilBertForMaskedLM, o: RunOptions): void {
   if (!o.evalData) return;
   const ds = openDataset(o.evalData);
-  if (ds.meta.vocab_size !== model.config.vocab_size)
-    throw new Error(`--eval-data ${o.evalData}: tokenized with a ${ds.meta.vocab_size}-token vocabulary, the model has ${model.config.vocab_size}`);
+  checkTokenizerFits(ds.meta.vocab_size, join(o.evalData, 'meta.json'), model.config.vocab_size, 'the model');
   const maxSequences = o.evalSequences ?? 1000;
   t.evaluation = {
     interval: o.evalInterval ?? 500,
@@ -97,8 +98,7 @@ export function distill(o: DistillOptions): Distiller {
   if (!(student instanceof DistilBertForMaskedLM))
     throw new Error(`${o.student}: the student must be a DistilBERT (model_type "distilbert"); make one with distil init-student`);
   const ds = openDataset(o.data);
-  if (ds.meta.vocab_size !== student.config.vocab_size)
-    throw new Error(`${o.data}: the data was tokenized with a ${ds.meta.vocab_size}-token vocabulary, the student has ${student.config.vocab_size}`);
+  checkTokenizerFits(ds.meta.vocab_size, join(o.data, 'meta.json'), student.config.vocab_size, join(o.student, 'config.json'));
   checkLengths(ds, o.data, [teacher, student]);
   mkdirSync(o.out, { recursive: true });
   atomicWriteFile(join(o.out, 'training_args.json'),
@@ -145,7 +145,7 @@ export function modelSize(spec: string, vocabSize: number, maxLen: number): Bert
   if (base) return bertConfig({ ...base, vocab_size: vocabSize, max_position_embeddings: Math.max(512, maxLen) });
   const read = readModelConfig(spec);
   if (read.kind !== 'bert') throw new Error(`${spec}: pretrain builds a BERT; model_type must be "bert"`);
-  if (read.config.vocab_size !== vocabSize) throw new Error(`${spec}: vocab_size ${read.config.vocab_size} != the data's ${vocabSize}`);
+  checkTokenizerFits(vocabSize, 'the data (meta.json)', read.config.vocab_size, spec);
   return read.config;
 }
 
@@ -156,6 +156,7 @@ export function pretrain(o: PretrainOptions): MlmPretrainer {
   const config = modelSize(o.config, ds.meta.vocab_size, ds.meta.max_len);
   const bert = new BertForMaskedLM(config);
   checkLengths(ds, o.data, [bert]);
+  if (o.tokenizer) checkTokenizerFits(BertTokenizer.fromDir(o.tokenizer).vocabSize, tokenizerFile(o.tokenizer), config.vocab_size, o.config);
   bert.params.initialize(params.seed);
   mkdirSync(o.out, { recursive: true });
   const t = new MlmPretrainer(bert, config, trainingData(ds), params, params, ds.meta.special_ids, o.out);

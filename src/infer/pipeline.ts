@@ -4,6 +4,7 @@ import { loadMaskedLM, type MaskedLM } from '../models/pretrained.js';
 import { loadForQuestionAnswering, loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
 import { classifierLogits } from '../tasks/finetune.js';
 import { BertTokenizer } from '../text/tokenizer.js';
+import { tokenizerForModel } from '../text/fit.js';
 import type { QaInput } from '../tasks/qa_features.js';
 import { mapBatches, type Sequence } from '../data/padding.js';
 import { answerQuestions, type QaPipelineOptions, type QaResult } from './qa_pipeline.js';
@@ -144,7 +145,7 @@ export type QaPipeline = {
 export async function pipeline(task: 'question-answering', modelDir: string): Promise<QaPipeline>;
 export async function pipeline(task: Task, modelDir: string): Promise<TextPipeline>;
 export async function pipeline(task: Task, modelDir: string): Promise<TextPipeline | QaPipeline> {
-  const tok = BertTokenizer.fromDir(modelDir);
+  const tok = tokenizerForModel(modelDir);
   if (task === 'question-answering') {
     const qa = loadForQuestionAnswering(modelDir);
     const run = async (input: QaInput | QaInput[], opts: QaPipelineOptions = {}): Promise<QaResult | QaResult[]> => {

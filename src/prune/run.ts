@@ -10,7 +10,7 @@ import { timeModel } from '../infer/bench_speed.js';
 import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../models/task_pretrained.js';
 import { encodeLabels, labelIndex, readExamples, type ReadOptions } from '../tasks/data.js';
 import { encodeData, scoreModel } from '../tasks/finetune.js';
-import { BertTokenizer } from '../text/tokenizer.js';
+import { tokenizerForModel } from '../text/fit.js';
 import { headImportance } from './importance.js';
 import { encoderLayout, headCounts, leastImportantHeads, pruneHeads } from './prune_heads.js';
 
@@ -76,7 +76,7 @@ export async function runPruneHeads(o: PruneHeadsOptions): Promise<PruneHeadsRep
   if (!Number.isInteger(o.nHeads) || o.nHeads < 1 || o.nHeads >= live)
     throw new Error(`--n-heads ${o.nHeads}: the model has ${live} heads and at least one must remain; give 1 to ${live - 1}`);
 
-  const tok = BertTokenizer.fromDir(o.model);
+  const tok = tokenizerForModel(o.model);
   const maxLength = o.maxLength ?? 128, batchSize = o.batchSize ?? 32;
   const regression = model.labels.problemType === 'regression';
   const read = { ...o.read, task: regression ? 'regression' as const : 'classification' as const };

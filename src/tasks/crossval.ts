@@ -7,7 +7,7 @@
 import type { Precision } from '../tensor/precision.js';
 import { withPrecision } from '../tensor/precision.js';
 import { loadForSequenceClassification } from '../models/task_pretrained.js';
-import { BertTokenizer } from '../text/tokenizer.js';
+import { tokenizerForModel } from '../text/fit.js';
 import { Rng } from '../data/rng.js';
 import { encodeLabels, labelIndex, readExamples, sortLabels, type LabelledData, type ReadOptions } from './data.js';
 import { checkMaxLength, encodeData, scoreModel } from './finetune.js';
@@ -102,7 +102,7 @@ export async function crossValidate(o: CrossValOptions): Promise<CrossValResult>
   if (all.examples.length < o.folds) throw new Error(`${all.file}: ${all.examples.length} examples cannot fill ${o.folds} folds`);
   const gold = encodeLabels(all.examples, labelIndex(labels));
   const fold = assignFolds(gold, o.folds, o.foldSeed ?? 56);
-  const tok = BertTokenizer.fromDir(o.model);
+  const tok = tokenizerForModel(o.model);
   const seqs = await encodeData(tok, all, p.max_length);
   const results: FoldResult[] = [];
   const total = o.seeds.length * o.folds;

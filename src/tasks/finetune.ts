@@ -5,6 +5,7 @@ import { withPrecision } from '../tensor/precision.js';
 import { mapBatches, type Sequence } from '../data/padding.js';
 import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
+import { tokenizerForModel } from '../text/fit.js';
 import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';
 import { encodePairs } from './encode.js';
 import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
@@ -69,7 +70,7 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
     ? { id2label: train.labels, problemType: 'single_label_classification', seed: p.seed }
     : { numLabels: 1, problemType: 'regression', seed: p.seed });
   checkMaxLength(model, p.max_length, o.model);
-  const tok = BertTokenizer.fromDir(o.model);
+  const tok = tokenizerForModel(o.model);
   const trainSeqs = await encodeData(tok, train, p.max_length);
   const evalSeqs = evalData ? await encodeData(tok, evalData, p.max_length) : [];
   const labels = train.labels
@@ -104,7 +105,7 @@ export async function evaluate(o: { model: string; data: string; read?: ReadOpti
   const model = loadForSequenceClassification(o.model);
   const maxLength = o.maxLength ?? Math.min(128, model.config.max_position_embeddings);
   checkMaxLength(model, maxLength, o.model);
-  const tok = BertTokenizer.fromDir(o.model);
+  const tok = tokenizerForModel(o.model);
   const d = readExamples(o.data, { ...o.read, task: model.labels.problemType === 'regression' ? 'regression' : 'classification' });
   const seqs = await encodeData(tok, d, maxLength);
   return scoreModel(model, seqs, d, tok.padId, o.batchSize ?? 64);

@@ -7,6 +7,7 @@ import { mapBatches } from '../data/padding.js';
 import { questionAnsweringLoss } from '../models/qa.js';
 import { loadForQuestionAnswering, type QuestionAnswerer } from '../models/task_pretrained.js';
 import { BertTokenizer } from '../text/tokenizer.js';
+import { tokenizerForModel } from '../text/fit.js';
 import { readSquad, type SquadExample } from './data.js';
 import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
 import { saveBestEpoch } from './save_best.js';
@@ -96,7 +97,7 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
   const train = readSquad(o.train).examples, evalSet = readSquad(o.eval).examples;
   if (evalSet.length === 0) throw new Error(`${o.eval}: no questions to evaluate`);
   const model = loadForQuestionAnswering(o.model, { seed: p.seed });
-  const tok = BertTokenizer.fromDir(o.model);
+  const tok = tokenizerForModel(o.model);
   const po = predictOptions(p);
   const features = await qaFeatures(tok, train, po);
   const evalFeatures = await qaFeatures(tok, evalSet, po);
@@ -128,7 +129,7 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
 /** EM / F1 (percent) of a fine-tuned directory on a SQuAD v1.1 file, with the answers it gave. */
 export async function evaluateQa(o: { model: string; data: string } & QaPredictOptions): Promise<SquadMetrics & { predictions: Map<string, string> }> {
   const model = loadForQuestionAnswering(o.model);
-  const tok = BertTokenizer.fromDir(o.model);
+  const tok = tokenizerForModel(o.model);
   const examples = readSquad(o.data).examples;
   const predictions = await predictSquad(model, tok, examples, o);
   return { ...evaluateSquad(examples, predictions), predictions };
