@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { lockOutput } from '../io/lock.js';
 import { projectRoot } from '../io/paths.js';
 import { registerCorpus } from './corpus.js';
 import { registerCrossval } from './crossval.js';
@@ -53,6 +54,13 @@ registerReport(program);
 registerTaskCommands(program);
 registerCrossval(program);
 registerPrune(program);
+
+// Every command that writes --out takes its lock first (src/io/lock.ts): two runs writing one
+// output would interleave metrics and overwrite each other's checkpoints.
+program.hook('preAction', (_program, action) => {
+  const out = action.opts().out as unknown;
+  if (typeof out === 'string') lockOutput(out, `distil ${action.name()}`);
+});
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   console.error(`distil: ${e instanceof Error ? e.message : String(e)}`);
