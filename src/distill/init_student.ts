@@ -7,8 +7,8 @@ import * as fs from 'node:fs';
 import { copyTokenizerFiles } from '../io/atomic.js';
 import { tokenizerFile, tokenizerForModel } from '../text/fit.js';
 import { distilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
-import { BertForMaskedLM } from '../models/bert.js';
-import { DistilBertForMaskedLM } from '../models/distilbert.js';
+import { BERT_UNTIED_DECODER, BertForMaskedLM } from '../models/bert.js';
+import { DISTILBERT_UNTIED_PROJECTOR, DistilBertForMaskedLM } from '../models/distilbert.js';
 import { loadMaskedLM, saveDistilBert } from '../models/pretrained.js';
 import { BERT_LAYER, DISTILBERT_LAYER, type LayerNames } from '../models/transformer.js';
 
@@ -32,7 +32,7 @@ export function studentConfigFor(t: BertConfig, layers: number[]): DistilBertCon
     vocab_size: t.vocab_size, dim: t.hidden_size, n_layers: layers.length, n_heads: t.num_attention_heads,
     hidden_dim: t.intermediate_size, dropout: t.hidden_dropout_prob, attention_dropout: t.attention_probs_dropout_prob,
     max_position_embeddings: t.max_position_embeddings, initializer_range: t.initializer_range, pad_token_id: t.pad_token_id,
-    pruned_heads: pruned,
+    tie_word_embeddings: t.tie_word_embeddings, pruned_heads: pruned,
   });
 }
 
@@ -67,6 +67,8 @@ export function initStudentFrom(teacher: BertForMaskedLM, layers: number[]): { s
     map.push([`vocab_layer_norm.${kind}`, `cls.predictions.transform.LayerNorm.${kind}`]);
   }
   map.push(['vocab_projector.bias', 'cls.predictions.bias']);
+  // An untied teacher decoder becomes the student's own projector weight (the student stays untied).
+  if (!teacher.config.tie_word_embeddings) map.push([`${DISTILBERT_UNTIED_PROJECTOR}.weight`, `${BERT_UNTIED_DECODER}.weight`]);
   for (const [s, t] of map) student.params.view(s).set(teacher.params.view(t));
   student.params.touch();
   const missing = student.params.names().filter((n) => !map.some(([s]) => s === n));

@@ -22,6 +22,8 @@ export interface BertConfig {
   initializer_range: number;
   layer_norm_eps: number;
   pad_token_id: number;
+  /** The MLM decoder is the word-embedding matrix (HF PretrainedConfig default); false: cls.predictions.decoder.weight is its own. */
+  tie_word_embeddings: boolean;
   pruned_heads: PrunedHeads;
 }
 
@@ -49,6 +51,8 @@ export interface DistilBertConfig {
   sinusoidal_pos_embds: false;
   pad_token_id: number;
   tie_weights_: boolean;
+  /** vocab_projector.weight is the word-embedding matrix (HF default); false: it is a weight of its own. */
+  tie_word_embeddings: boolean;
   pruned_heads: PrunedHeads;
 }
 
@@ -67,6 +71,7 @@ export const BERT_DEFAULTS: Readonly<BertConfig> = {
   initializer_range: 0.02, // std of the normal init of weights
   layer_norm_eps: 1e-12, // every LayerNorm (docs/method.md §2)
   pad_token_id: 0, // [PAD]
+  tie_word_embeddings: true, // the MLM decoder shares the word embeddings (docs/method.md §2)
   pruned_heads: Object.freeze({}), // no head removed (Michel et al. 2019 head pruning: src/prune/)
 };
 
@@ -86,7 +91,8 @@ export const DISTILBERT_DEFAULTS: Readonly<DistilBertConfig> = {
   seq_classif_dropout: 0.2, // dropout before the classifier (docs/method.md §2)
   sinusoidal_pos_embds: false, // learned positions; sinusoidal ones are not implemented
   pad_token_id: 0, // [PAD]
-  tie_weights_: true, // vocab_projector.weight is the word embedding matrix
+  tie_weights_: true, // older transformers' spelling of the tie, written for them
+  tie_word_embeddings: true, // vocab_projector.weight is the word embedding matrix (docs/method.md §2)
   pruned_heads: Object.freeze({}), // no head removed
 };
 
@@ -117,6 +123,7 @@ const BERT_RULES: Record<keyof BertConfig, Rule> = {
   initializer_range: { kind: 'positive' },
   layer_norm_eps: { kind: 'positive' },
   pad_token_id: { kind: 'int', min: 0 },
+  tie_word_embeddings: { kind: 'bool' },
   pruned_heads: { kind: 'prunedHeads' },
 };
 
@@ -140,6 +147,7 @@ const DISTILBERT_RULES: Record<keyof DistilBertConfig, Rule> = {
   },
   pad_token_id: { kind: 'int', min: 0 },
   tie_weights_: { kind: 'bool' },
+  tie_word_embeddings: { kind: 'bool' },
   pruned_heads: { kind: 'prunedHeads' },
 };
 
@@ -314,13 +322,15 @@ function writeConfig(dir: string, modelType: string, config: BertConfig | Distil
       throw new Error(`${file}: extra key "${key}" would contradict the model config; change the config object instead`);
     }
   }
-  // An empty pruned_heads is left out, as save_pretrained leaves out values equal to PretrainedConfig's defaults.
-  const { pruned_heads, ...rest } = config;
+  // An empty pruned_heads and a true tie_word_embeddings are left out, as save_pretrained leaves out
+  // values equal to PretrainedConfig's defaults.
+  const { pruned_heads, tie_word_embeddings, ...rest } = config;
   const json: Record<string, unknown> = {
     architectures: [architecture],
     model_type: modelType,
     ...rest,
     ...(Object.keys(pruned_heads).length > 0 ? { pruned_heads } : {}),
+    ...(tie_word_embeddings ? {} : { tie_word_embeddings }),
     transformers_version: TRANSFORMERS_VERSION,
     ...extra,
   };

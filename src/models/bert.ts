@@ -38,6 +38,8 @@ export interface MaskedLMOutput {
 }
 
 export const BERT_PREFIX = 'bert.';
+/** The MLM decoder, whose own `.weight` exists when tie_word_embeddings is false (HF key). */
+export const BERT_UNTIED_DECODER = 'cls.predictions.decoder';
 
 export class BertForMaskedLM extends Module {
   readonly layerDims: LayerDims;
@@ -66,6 +68,8 @@ export class BertForMaskedLM extends Module {
     specs.push(
       ...linearSpecs('cls.predictions.transform.dense', C, C, std),
       ...layerNormSpecs('cls.predictions.transform.LayerNorm', C),
+      // An untied decoder (tie_word_embeddings false) is a matrix of its own; tied, it is the word embeddings.
+      ...(c.tie_word_embeddings ? [] : [embeddingSpec(BERT_UNTIED_DECODER, c.vocab_size, C, std)]),
       { name: 'cls.predictions.bias', shape: [c.vocab_size], init: { kind: 'const', value: 0 }, noDecay: true },
     );
     return specs;
@@ -93,7 +97,8 @@ export class BertForMaskedLM extends Module {
     const h = hiddenStates[hiddenStates.length - 1]!;
     const logits = mlmHeadForward(this, h, x.mlmPositions ?? null, {
       dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm',
-      decoderWeight: 'bert.embeddings.word_embeddings.weight', decoderBias: 'cls.predictions.bias',
+      decoderWeight: this.config.tie_word_embeddings ? 'bert.embeddings.word_embeddings.weight' : `${BERT_UNTIED_DECODER}.weight`,
+      decoderBias: 'cls.predictions.bias',
     }, this.config.layer_norm_eps);
     const out: MaskedLMOutput = {
       hiddenStates,

@@ -1,6 +1,6 @@
 // DistilBertForMaskedLM, the student (docs/method.md §2), with Hugging Face names (modeling_distilbert.py):
 // word + position embeddings only, no token types, no pooler; vocab_projector tied to the word
-// embeddings. Legend: B batch, T sequence, C dim, V vocab_size.
+// embeddings (unless tie_word_embeddings is false). Legend: B batch, T sequence, C dim, V vocab_size.
 import type { DistilBertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/params.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -10,6 +10,9 @@ import {
   DISTILBERT_LAYER, embeddingsForward, headsKept, layerForward, layerSpecs, mlmHeadForward, type LayerDims,
 } from './transformer.js';
 
+
+/** The vocabulary projector, whose own `.weight` exists when tie_word_embeddings is false (HF key). */
+export const DISTILBERT_UNTIED_PROJECTOR = 'vocab_projector';
 
 /** DistilBERT hard-codes LayerNorm eps 1e-12 (it is not a config key). */
 export const DISTILBERT_LN_EPS = 1e-12;
@@ -44,6 +47,8 @@ export class DistilBertForMaskedLM extends Module {
       ...DistilBertForMaskedLM.encoderSpecs(c),
       ...linearSpecs('vocab_transform', c.dim, c.dim, c.initializer_range),
       ...layerNormSpecs('vocab_layer_norm', c.dim),
+      // Untied (tie_word_embeddings false), the projector has a weight of its own.
+      ...(c.tie_word_embeddings ? [] : [embeddingSpec(DISTILBERT_UNTIED_PROJECTOR, c.vocab_size, c.dim, c.initializer_range)]),
       { name: 'vocab_projector.bias', shape: [c.vocab_size], init: { kind: 'const', value: 0 }, noDecay: true },
     ];
   }
@@ -67,7 +72,8 @@ export class DistilBertForMaskedLM extends Module {
     const hiddenStates = this.encode(x);
     const logits = mlmHeadForward(this, hiddenStates[hiddenStates.length - 1]!, x.mlmPositions ?? null, {
       dense: 'vocab_transform', layerNorm: 'vocab_layer_norm',
-      decoderWeight: 'distilbert.embeddings.word_embeddings.weight', decoderBias: 'vocab_projector.bias',
+      decoderWeight: this.config.tie_word_embeddings ? 'distilbert.embeddings.word_embeddings.weight' : `${DISTILBERT_UNTIED_PROJECTOR}.weight`,
+      decoderBias: 'vocab_projector.bias',
     }, DISTILBERT_LN_EPS);
     return { hiddenStates, logits: x.mlmPositions ? logits : logits.view([x.batch, x.seqLen, this.config.vocab_size]) };
   }

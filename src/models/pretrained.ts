@@ -15,6 +15,7 @@ export const WEIGHTS_FILE = 'model.safetensors';
  * Keys a Hub checkpoint may hold that our masked-LM models do not keep as parameters: tied decoder
  * weights (and the decoder bias alias), the position_ids buffer of older transformers, and the
  * next-sentence head of BertForPreTraining checkpoints (no NSP in distillation, docs/method.md §4).
+ * An untied decoder (tie_word_embeddings false) is a parameter, which the loader never skips.
  */
 const BERT_IGNORE = [
   /^cls\.predictions\.decoder\.(weight|bias)$/, /^bert\.embeddings\.position_ids$/, /^cls\.seq_relationship\./,
@@ -54,14 +55,14 @@ export function loadMaskedLM(dir: string): MaskedLM {
   return c.kind === 'bert' ? loadBert(dir, c.config) : loadDistilBert(dir, c.config);
 }
 
-/** Write config.json + model.safetensors; the tied vocab_projector.weight is left out as HF does. */
+/** Write config.json + model.safetensors; a tied vocab_projector.weight is left out as HF does. */
 export function saveDistilBert(dir: string, model: DistilBertForMaskedLM, config: DistilBertConfig): void {
   mkdirSync(dir, { recursive: true });
   saveStateDict(join(dir, WEIGHTS_FILE), model.params);
   writeDistilBertConfig(dir, config);
 }
 
-/** Write a BERT teacher directory (config.json + model.safetensors; the tied decoder is left out). */
+/** Write a BERT teacher directory (config.json + model.safetensors; a tied decoder is left out). */
 export function saveBert(dir: string, model: BertForMaskedLM, config: BertConfig): void {
   mkdirSync(dir, { recursive: true });
   saveStateDict(join(dir, WEIGHTS_FILE), model.params);
