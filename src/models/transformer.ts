@@ -91,8 +91,12 @@ function selfAttention(m: Module, x: Tensor, mask: Int32Array | null, prefix: st
   const v = lin(m, x, `${prefix}${n.v}`);
   const pAttn = m.training ? d.attentionDropout : 0;
   let ctx = attention(q, k, v, mask, heads, pAttn, pAttn > 0 ? m.nextSeed() : 0); // (B, T, H' * D)
+  // Without a backward (inference) the projections and the context are spent once used.
+  if (!ctx.requiresGrad) releaseData(q, k, v);
   if (headMask) ctx = maskHeads(ctx, headMask);
-  return lin(m, ctx, `${prefix}${n.o}`); // (B, T, C)
+  const out = lin(m, ctx, `${prefix}${n.o}`); // (B, T, C)
+  if (!out.requiresGrad) releaseData(ctx);
+  return out;
 }
 
 /** One encoder layer: x (B, T, C), mask (B, T) 1 = token, optional head mask (H') -> (B, T, C). */

@@ -65,7 +65,12 @@ export function geluLinear(u: Tensor, w: Tensor, b: Tensor): Tensor {
  */
 export function ffn(x: Tensor, w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor): Tensor {
   const grad = tape.enabled && [x, w1, b1, w2, b2].some((t) => t.requiresGrad);
-  if (!grad || getPrecision() === 'int8') return linear(linearGelu(x, w1, b1), w2, b2);
+  if (!grad || getPrecision() === 'int8') {
+    const h = linearGelu(x, w1, b1);
+    const y = linear(h, w2, b2);
+    if (!y.requiresGrad) arena.release(h.data); // inference: the (N, F) activation is spent
+    return y;
+  }
   return geluLinear(linear(x, w1, b1), w2, b2);
 }
 
