@@ -55,6 +55,26 @@ test('inputs longer than the model\'s positions are refused up front, naming the
   assert.match(f.stderr, /--max-length 64 is longer than .*small's max_position_embeddings 48 \(config\.json\): pass --max-length 48 or less/);
 });
 
+test('every numeric flag is checked, with the flag named: 0, -3, abc and 2.5 never reach the engine', () => {
+  const cases: Array<[string[], RegExp]> = [
+    ...['0', '-3', 'abc', '2.5'].map((v): [string[], RegExp] =>
+      [['predict', '--model', 'm', '--input', 'x.txt', '--batch-size', v], new RegExp(`--batch-size must be an integer in \\[1, \\.\\.\\.\\], got "${v.replace('.', '\\.')}"`)]),
+    [['eval-mlm', '--model', 'm', '--data', 'd', '--batch-size', '0'], /--batch-size must be an integer/],
+    [['prepare', '--input', 'x', '--tokenizer', 't', '--out', 'o', '--max-len', '2'], /--max-len must be an integer in \[3,/],
+    [['distill', '--teacher', 't', '--student', 's', '--data', 'd', '--out', 'o', '--batch-size', '2.5'], /command line: --batch-size must be an integer in \[1, 1000000\], got 2\.5/],
+    [['finetune', '--model', 'm', '--train', 't.tsv', '--out', 'o', '--n-epoch', '0'], /command line: --n-epoch must be an integer/],
+    [['crossval', '--model', 'm', '--data', 'd.tsv', '--seeds', '1,x'], /--seeds must be an integer in \[0, 4294967295\], got "x"/],
+    [['demo', '--steps', '0'], /--steps must be an integer in \[1,/],
+    [['train-tokenizer', '--input', 'x', '--out', 'o', '--vocab-size', 'many'], /--vocab-size must be an integer/],
+    [['evaluate', '--model', 'm', '--data', 'd.tsv', '--max-length', '1e9'], /--max-length must be an integer in \[4, 100000\]/],
+  ];
+  for (const [args, want] of cases) {
+    const r = cli(...args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, want, `${args.join(' ')}: ${r.stderr}`);
+  }
+});
+
 test('a bad flag value is rejected with the flag named', () => {
   const r = cli('demo', '--steps', 'x');
   assert.notEqual(r.status, 0);

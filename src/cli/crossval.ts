@@ -1,25 +1,13 @@
 // `distil crossval`: k-fold cross-validation of fine-tuning (src/tasks/crossval.ts).
 import { writeFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { intFlag, intListFlag, seedFlag } from './flags.js';
 import { crossValidate } from '../tasks/crossval.js';
 import { FINETUNE_DEFAULTS } from '../tasks/finetune_loop.js';
 import type { Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { Progress } from './progress.js';
 import { columnFlags, FINETUNE_CHECKS, readOptions } from './tasks.js';
-
-function seedList(v: string): number[] {
-  const seeds = v.split(',').map((s) => Number(s.trim()));
-  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0 || s >= 2 ** 32))
-    throw new InvalidArgumentError(`--seeds takes comma-separated integers in [0, 2^32), got "${v}"`);
-  return seeds;
-}
-
-function foldCount(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError('--folds must be an integer >= 2');
-  return n;
-}
 
 const pct = (x: number): string => (100 * x).toFixed(2);
 
@@ -30,9 +18,9 @@ export function registerCrossval(program: Command): void {
       'prints the mean accuracy with its 95% bootstrap interval')
     .requiredOption('--model <dir>', 'Hugging Face model directory to fine-tune (fresh for every fold)')
     .requiredOption('--data <files...>', 'labelled examples (.csv, .tsv, .jsonl), pooled: e.g. a data set\'s train, dev and test splits')
-    .option('--folds <k>', 'folds (stratified by label)', foldCount, 5)
-    .option('--seeds <list>', 'training seeds, comma-separated; every fold runs once per seed', seedList, [42])
-    .option('--fold-seed <n>', 'seed of the fold assignment (the same for every training seed)', (v) => seedList(v)[0]!, 56)
+    .option('--folds <k>', 'folds (stratified by label)', intFlag('--folds', 2), 5)
+    .option('--seeds <list>', 'training seeds, comma-separated; every fold runs once per seed', intListFlag('--seeds', 0, 2 ** 32 - 1), [42])
+    .option('--fold-seed <n>', 'seed of the fold assignment (the same for every training seed)', seedFlag('--fold-seed'), 56)
     .option('--out <file>', 'write every fold\'s metrics and the summary as JSON here')
     .addOption(precisionOption('train'))), FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {

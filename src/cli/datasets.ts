@@ -2,15 +2,10 @@
 // TSV train/dev/test splits under assets/datasets (gitignored); `npm test`'s set-up runs it once.
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { seedFlag } from './flags.js';
 import { projectRoot } from '../io/paths.js';
 import { buildDatasets, DATASET_NAMES, type DatasetName } from '../tasks/datasets.js';
 import { Progress } from './progress.js';
-
-function seedArg(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError('--seed must be an integer in [0, 4294967295]');
-  return n;
-}
 
 function nameArg(v: string, prev: DatasetName[] | undefined): DatasetName[] {
   if (!(DATASET_NAMES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--only: unknown data set "${v}" (known: ${DATASET_NAMES.join(', ')})`);
@@ -53,7 +48,7 @@ export function registerDatasets(program: Command): void {
     .command('datasets')
     .description(`build the offline fine-tuning data sets (${DATASET_NAMES.join(', ')}) as train/dev/test TSV splits (80/10/10, stratified)`)
     .option('--out <dir>', 'parent directory of the data set folders (default: <project root>/assets/datasets)')
-    .option('--seed <n>', 'seed of the split', seedArg, 56)
+    .option('--seed <n>', 'seed of the split', seedFlag('--seed'), 56)
     .option('--only <name>', `build only this data set (${DATASET_NAMES.join(' or ')}); repeatable`, nameArg)
     .action((o: DatasetsFlags) => runDatasets(o));
 }

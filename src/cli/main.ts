@@ -2,7 +2,7 @@
 // The `distil` command line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { lockOutput } from '../io/lock.js';
 import { projectRoot } from '../io/paths.js';
 import { registerCorpus } from './corpus.js';
@@ -10,20 +10,13 @@ import { registerCrossval } from './crossval.js';
 import { registerDatasets } from './datasets.js';
 import { EMBEDDED_TEACHER, runDemo, type DemoOptions } from './demo.js';
 import { registerExport } from './export.js';
+import { intFlag } from './flags.js';
 import { registerReport } from './report.js';
 import { registerPrepare } from './prepare.js';
 import { registerPrune } from './prune.js';
 import { registerTaskCommands } from './tasks.js';
 import { registerTokenizer } from './tokenizer.js';
 import { registerTrainCommands } from './train_commands.js';
-
-function int(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
 
 const { version } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
 
@@ -38,9 +31,9 @@ program
   .description('distil the embedded teacher into a student for a few minutes, fine-tune both on MR, print the comparison and write an HTML report')
   .option('--teacher <dir>', 'BERT teacher directory', EMBEDDED_TEACHER)
   .option('--out <dir>', 'work directory (a finished step there is reused)', 'runs/demo')
-  .option('--steps <n>', 'distillation optimizer steps', int('--steps'), 150)
-  .option('--batch-size <n>', 'sequences per distillation step', int('--batch-size'), 64)
-  .option('--epochs <n>', 'fine-tuning epochs on MR', int('--epochs'), 3)
+  .option('--steps <n>', 'distillation optimizer steps', intFlag('--steps'), 150)
+  .option('--batch-size <n>', 'sequences per distillation step', intFlag('--batch-size'), 64)
+  .option('--epochs <n>', 'fine-tuning epochs on MR', intFlag('--epochs'), 3)
   .option('--fresh', 'start over: delete --out first', false)
   .action((o: DemoOptions) => runDemo(o));
 

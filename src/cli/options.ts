@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parsePrecision, PRECISIONS, TRAIN_PRECISIONS, type Precision } from '../tensor/precision.js';
 import { mergeParams } from '../train/params.js';
+import { numberFlag } from './flags.js';
 
 export const OPTION_DOCS: Record<string, string> = {
   batch_size: 'sequences per micro-batch',
@@ -54,13 +55,6 @@ export function precisionOption(use: 'train' | 'infer'): Option {
 
 const flag = (key: string): string => `--${key.replace(/_/g, '-')}`;
 
-function parseNumber(key: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag(key)} needs a number`);
-    return n;
-  };
-}
 
 /** Register one flag per key of `defaults` (booleans as --x / --no-x), without commander defaults. */
 export function addParamFlags(cmd: Command, defaults: object): Command {
@@ -69,7 +63,7 @@ export function addParamFlags(cmd: Command, defaults: object): Command {
     if (typeof def === 'boolean') {
       cmd.option(flag(key), doc);
       cmd.option(`--no-${key.replace(/_/g, '-')}`, `turn ${flag(key)} off`);
-    } else cmd.option(`${flag(key)} <n>`, doc, parseNumber(key));
+    } else cmd.option(`${flag(key)} <n>`, doc, numberFlag(flag(key)));
   }
   return cmd.option('--options-file <file>', 'JSON file of these options (snake_case keys); flags override it');
 }
@@ -79,7 +73,7 @@ const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) =
 /** defaults <- --options-file <- explicit flags, validated. */
 export function paramsFromFlags<P extends object>(defaults: P, checks: Record<keyof P, (v: unknown) => string | null>,
   opts: Record<string, unknown>, cmd: Command): P {
-  const layers: Array<{ source: string; values: Record<string, unknown> }> = [];
+  const layers: Array<{ source: string; values: Record<string, unknown>; name?: (key: string) => string }> = [];
   const file = opts.optionsFile;
   if (typeof file === 'string') {
     let values: unknown;
@@ -97,6 +91,6 @@ export function paramsFromFlags<P extends object>(defaults: P, checks: Record<ke
     const name = camel(key);
     if (cmd.getOptionValueSource(name) === 'cli') flags[key] = opts[name];
   }
-  layers.push({ source: 'command line', values: flags });
+  layers.push({ source: 'command line', values: flags, name: flag });
   return mergeParams(defaults, checks, layers);
 }

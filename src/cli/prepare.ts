@@ -1,25 +1,10 @@
 // `distil prepare`: text files -> a tokenized, sharded, shuffled dataset (docs/method.md §4; src/data/).
 import { InvalidArgumentError, type Command } from 'commander';
+import { intFlag, ratioFlag, seedFlag } from './flags.js';
 import { PACK_MODES, type PackMode } from '../data/packing.js';
 import { prepare, type PrepareTokenizer } from '../data/prepare.js';
 import { MAX_LINE_BYTES } from '../data/sources.js';
 import { Progress } from './progress.js';
-
-function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
-
-function ratioArg(name: string) {
-  return (v: string): number => {
-    const x = Number(v);
-    if (!(x > 0 && x <= 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1]`);
-    return x;
-  };
-}
 
 /** The tokenizer of `dir`; imported here so other commands do not load the tokenizers binary. */
 async function loadTokenizer(dir: string): Promise<PrepareTokenizer> {
@@ -100,12 +85,12 @@ export function registerPrepare(program: Command): void {
     .requiredOption('--input <paths...>', 'text files and/or directories (walked recursively; binary files skipped)')
     .requiredOption('--tokenizer <dir>', 'tokenizer directory (the teacher\'s vocab / tokenizer files)')
     .requiredOption('--out <dir>', 'dataset directory to create (written to a temporary sibling, renamed when complete)')
-    .option('--max-len <n>', 'longest sequence in tokens incl. [CLS]/[SEP]; longer lines are cut into chunks', intArg('--max-len', 3), 512)
-    .option('--min-len <n>', 'drop sequences shorter than this many tokens (12: the reference drops <= 11)', intArg('--min-len', 1), 12)
-    .option('--max-unk-ratio <x>', 'drop sequences whose share of [UNK] tokens is >= this', ratioArg('--max-unk-ratio'), 0.5)
-    .option('--seed <n>', 'seed of the stored shuffle order', intArg('--seed', 0, 0xffffffff), 56)
-    .option('--batch-lines <n>', 'lines per tokenizer batch', intArg('--batch-lines', 1), 1000)
-    .option('--shard-tokens <n>', 'start a new shard file once one holds this many tokens', intArg('--shard-tokens', 1, 0xffffffff), 50_000_000)
+    .option('--max-len <n>', 'longest sequence in tokens incl. [CLS]/[SEP]; longer lines are cut into chunks', intFlag('--max-len', 3), 512)
+    .option('--min-len <n>', 'drop sequences shorter than this many tokens (12: the reference drops <= 11)', intFlag('--min-len', 1), 12)
+    .option('--max-unk-ratio <x>', 'drop sequences whose share of [UNK] tokens is >= this', ratioFlag('--max-unk-ratio'), 0.5)
+    .option('--seed <n>', 'seed of the stored shuffle order', seedFlag('--seed'), 56)
+    .option('--batch-lines <n>', 'lines per tokenizer batch', intFlag('--batch-lines', 1), 1000)
+    .option('--shard-tokens <n>', 'start a new shard file once one holds this many tokens', intFlag('--shard-tokens', 1, 0xffffffff), 50_000_000)
     .option('--pack [mode]', 'fill each sequence up to --max-len with consecutive lines: "doc" keeps a sequence inside one document ' +
       '(RoBERTa DOC-SENTENCES; the default mode), "full" runs across documents with [SEP] between them (FULL-SENTENCES); ' +
       'a blank line ends a document', packArg)

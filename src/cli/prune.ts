@@ -1,16 +1,9 @@
 // `distil prune-heads`: remove the least important attention heads of a fine-tuned classifier
 // (Michel et al. 2019) and report what it changed.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { intFlag } from './flags.js';
 import { runPruneHeads, IMPORTANCE_FILE, type ModelStats } from '../prune/run.js';
 import { Progress } from './progress.js';
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be an integer >= 1`);
-    return n;
-  };
-}
 
 export function registerPrune(program: Command): void {
   program
@@ -19,11 +12,11 @@ export function registerPrune(program: Command): void {
       'importance = |d loss / d head mask| on labelled data')
     .requiredOption('--model <dir>', 'fine-tuned sequence-classification directory (distil finetune)')
     .requiredOption('--data <file>', 'labelled examples the importance is computed on (.tsv, .csv, .jsonl)')
-    .requiredOption('--n-heads <n>', 'number of heads to remove (fewer than the model has)', positiveInt('--n-heads'))
+    .requiredOption('--n-heads <n>', 'number of heads to remove (fewer than the model has)', intFlag('--n-heads'))
     .requiredOption('--out <dir>', `the pruned model as a Hugging Face directory, with ${IMPORTANCE_FILE}`)
     .option('--eval <file>', 'labelled examples scored before and after pruning')
-    .option('--batch-size <n>', 'sequences per batch', positiveInt('--batch-size'), 32)
-    .option('--max-length <n>', 'longest input in tokens', positiveInt('--max-length'), 128)
+    .option('--batch-size <n>', 'sequences per batch', intFlag('--batch-size'), 32)
+    .option('--max-length <n>', 'longest input in tokens', intFlag('--max-length'), 128)
     .action(async (o: { model: string; data: string; nHeads: number; out: string; eval?: string; batchSize: number; maxLength: number }) => {
       let bar: Progress | null = null;
       const r = await runPruneHeads({

@@ -5,11 +5,12 @@ import type { Command } from 'commander';
 import { benchSpeed } from '../infer/bench_speed.js';
 import type { Task } from '../infer/pipeline.js';
 import { predictFile } from '../infer/predict_file.js';
-import { isNumber, mergeParams } from '../train/params.js';
+import { isNumber } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/finetune.js';
 import { FINETUNE_DEFAULTS, type FinetuneParams, type FinetuneRunOptions } from '../tasks/finetune_loop.js';
 import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
 import { projectRoot } from '../io/paths.js';
+import { intFlag } from './flags.js';
 import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { setPrecision, type Precision } from '../tensor/precision.js';
 import { Progress } from './progress.js';
@@ -113,7 +114,7 @@ export function registerTaskCommands(program: Command): void {
     .option('--out <file>', 'also write the metrics as JSON here')
     .addOption(precisionOption('infer'))
     .option('--max-length <n>', 'longest input in tokens (default: 128, or the model\'s max_position_embeddings if fewer)',
-      (v) => mergeParams({ n: 128 }, { n: isNumber(4, 1e5, true) }, [{ source: '--max-length', values: { n: Number(v) } }]).n))
+      intFlag('--max-length', 4, 1e5)))
     .action(async (o: Record<string, unknown>) => {
       setPrecision(o.precision as Precision);
       const data = o.data as string, model = o.model as string;
@@ -131,7 +132,7 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--input <file>', 'inputs: .txt (one a line), .csv/.tsv/.jsonl with --text-col, or for question-answering JSONL of {"question", "context"}')
     .option('--task <task>', 'text-classification | fill-mask | feature-extraction | question-answering', 'text-classification')
     .option('--out <file>', 'JSONL output (default: stdout)')
-    .option('--batch-size <n>', 'sequences per batch', (v) => Number(v), 32)
+    .option('--batch-size <n>', 'sequences per batch (at most 8,192 padded tokens a batch)', intFlag('--batch-size'), 32)
     .addOption(precisionOption('infer')))
     .action(async (o: Record<string, unknown>) => {
       setPrecision(o.precision as Precision);

@@ -1,16 +1,11 @@
 // `distil train-tokenizer`: learn a WordPiece vocabulary from text (src/text/wordpiece_trainer.ts)
 // and write a BERT tokenizer directory (tokenizer.json, vocab.txt, tokenizer_config.json).
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { intFlag } from './flags.js';
 import { listSources } from '../data/sources.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { countWords, trainWordPiece } from '../text/wordpiece_trainer.js';
 import { Progress } from './progress.js';
-
-const int = (name: string, min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-  return n;
-};
 
 interface Flags {
   input: string[];
@@ -54,9 +49,9 @@ export function registerTokenizer(program: Command): void {
     .description('learn a WordPiece vocabulary from text (as Hugging Face\'s BertWordPieceTokenizer.train) and write a BERT tokenizer directory')
     .requiredOption('--input <paths...>', 'text files and/or directories (e.g. corpus/train.txt)')
     .requiredOption('--out <dir>', 'tokenizer directory to write (tokenizer.json, vocab.txt, tokenizer_config.json)')
-    .option('--vocab-size <n>', 'tokens in the vocabulary, [PAD] [UNK] [CLS] [SEP] [MASK] included', int('--vocab-size', 6), 8192)
-    .option('--min-frequency <n>', 'never merge a pair seen fewer times', int('--min-frequency', 1), 2)
-    .option('--limit-alphabet <n>', 'keep the n most frequent characters; words with others become [UNK]', int('--limit-alphabet', 1), 1000)
+    .option('--vocab-size <n>', 'tokens in the vocabulary, [PAD] [UNK] [CLS] [SEP] [MASK] included', intFlag('--vocab-size', 6), 8192)
+    .option('--min-frequency <n>', 'never merge a pair seen fewer times', intFlag('--min-frequency', 1), 2)
+    .option('--limit-alphabet <n>', 'keep the n most frequent characters; words with others become [UNK]', intFlag('--limit-alphabet', 1), 1000)
     .option('--cased', 'keep case (default: lowercase and strip accents, as bert-base-uncased)', false)
     .action((o: Flags) => run(o));
 }

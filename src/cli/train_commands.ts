@@ -1,7 +1,8 @@
 // `distil init-student`, `distil distill` and `distil pretrain`.
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { intFlag, seedFlag } from './flags.js';
 import { DISTILL_CHECKS, DISTILL_DEFAULTS } from '../distill/distiller.js';
 import { initStudent } from '../distill/init_student.js';
 import { evaluateMlm } from '../distill/eval_mlm.js';
@@ -47,10 +48,10 @@ function progressHooks(label: string): RunOptions {
 function addRunFlags(cmd: Command): Command {
   return cmd
     .option('--max-pass-tokens <n>', 'most padded tokens in one forward/backward pass: larger batches run as several passes with ' +
-      'the same summed gradient, which bounds activation memory', (v) => positive('--max-pass-tokens', v), DEFAULT_PASS_TOKENS)
+      'the same summed gradient, which bounds activation memory', intFlag('--max-pass-tokens'), DEFAULT_PASS_TOKENS)
     .option('--eval-data <dir>', 'held-out data from distil prepare: log masked-LM accuracy and loss (eval_mlm_accuracy, eval_loss) in metrics.jsonl')
-    .option('--eval-interval <n>', 'evaluate every n optimizer steps and at the last one', (v) => positive('--eval-interval', v), 500)
-    .option('--eval-sequences <n>', 'score the first n held-out sequences (fixed-seed uniform 15% targets)', (v) => positive('--eval-sequences', v), 1000);
+    .option('--eval-interval <n>', 'evaluate every n optimizer steps and at the last one', intFlag('--eval-interval'), 500)
+    .option('--eval-sequences <n>', 'score the first n held-out sequences (fixed-seed uniform 15% targets)', intFlag('--eval-sequences'), 1000);
 }
 
 const runFlags = (o: Record<string, unknown>): Pick<RunOptions, 'evalData' | 'evalInterval' | 'evalSequences' | 'maxPassTokens'> => ({
@@ -66,7 +67,7 @@ export function registerTrainCommands(program: Command): void {
     .requiredOption('--out <dir>', 'where to write the student (config.json, model.safetensors, tokenizer files)')
     .option('--layers <list>', 'teacher layers to copy, e.g. 0,2,4,7,9,11 (default: half the layers, every other one)')
     .option('--random', 'same shape, random weights instead of the teacher\'s (the random-initialisation ablation)')
-    .option('--seed <n>', 'seed of --random', (v) => positive('--seed', v, 0), 42)
+    .option('--seed <n>', 'seed of --random', seedFlag('--seed'), 42)
     .action((o: { teacher: string; out: string; layers?: string; random?: boolean; seed: number }) => {
       const report = initStudent(o.teacher, o.out, o.layers ? parseLayers(o.layers) : undefined, o.random ? o.seed : undefined);
       console.log(o.random
@@ -127,9 +128,9 @@ export function registerTrainCommands(program: Command): void {
     .description('held-out masked-LM accuracy and perplexity of a BERT / DistilBERT on prepared data (fixed-seed 15% masking)')
     .requiredOption('--model <dir>', 'Hugging Face BertForMaskedLM or DistilBertForMaskedLM directory')
     .requiredOption('--data <dir>', 'held-out data from distil prepare (e.g. of the corpus valid split)')
-    .option('--max-sequences <n>', 'score the first n sequences (default: all)', (v) => positive('--max-sequences', v))
-    .option('--batch-size <n>', 'sequences per batch', (v) => positive('--batch-size', v), 32)
-    .option('--seed <n>', 'seed of the masking (the same seed scores every model on the same targets)', (v) => positive('--seed', v, 0), 12345)
+    .option('--max-sequences <n>', 'score the first n sequences (default: all)', intFlag('--max-sequences'))
+    .option('--batch-size <n>', 'sequences per batch', intFlag('--batch-size'), 32)
+    .option('--seed <n>', 'seed of the masking (the same seed scores every model on the same targets)', seedFlag('--seed'), 12345)
     .option('--out <file>', 'also write the metrics as JSON here')
     .addOption(precisionOption('infer'))
     .action((o: { model: string; data: string; maxSequences?: number; batchSize: number; seed: number; out?: string; precision: Precision }) => {
@@ -146,8 +147,3 @@ export function registerTrainCommands(program: Command): void {
     });
 }
 
-function positive(flag: string, v: string, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}`);
-  return n;
-}

@@ -53,16 +53,16 @@ export const TRAIN_CHECKS: Record<keyof TrainParams, Checker> = {
  * values came from in errors (the config file path, or "--flags").
  */
 export function mergeParams<P extends object>(defaults: P, checks: Record<keyof P, Checker>,
-  layers: Array<{ source: string; values: Record<string, unknown> }>): P {
+  layers: Array<{ source: string; values: Record<string, unknown>; name?: (key: string) => string }>): P {
   const out = { ...defaults } as Record<string, unknown>;
   const allowed = Object.keys(checks);
-  for (const { source, values } of layers)
+  for (const { source, values, name = (k: string) => `option "${k}"` } of layers)
     for (const [k, v] of Object.entries(values)) {
       if (v === undefined) continue;
       const check = (checks as Record<string, Checker>)[k];
       if (!check) throw new Error(`${source}: unknown option "${k}"; known options: ${allowed.join(', ')}`);
       const why = check(v);
-      if (why) throw new Error(`${source}: option "${k}" ${why}, got ${JSON.stringify(v)}`);
+      if (why) throw new Error(`${source}: ${name(k)} ${why}, got ${JSON.stringify(v)}`);
       out[k] = v;
     }
   return out as P;
