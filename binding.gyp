@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/alloc.cc",
+        "native/signals.cc",
         "native/check.cc",
         "native/lowp.cc",
         "native/matmul.cc",

@@ -32,6 +32,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   register_alloc(env, exports);
+  register_signals(env, exports);
   register_matmul(env, exports);
   register_linear_packed(env, exports);
   register_attention(env, exports);

@@ -53,6 +53,7 @@ void huge_free(void* p, size_t mapped);
 
 // Registration functions, one per kernel file.
 void register_alloc(Napi::Env env, Napi::Object exports);
+void register_signals(Napi::Env env, Napi::Object exports);
 void register_matmul(Napi::Env env, Napi::Object exports);
 void register_linear_packed(Napi::Env env, Napi::Object exports);
 void register_attention(Napi::Env env, Napi::Object exports);

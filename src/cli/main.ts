@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { lockOutput } from '../io/lock.js';
+import { Interrupted } from '../train/trainer.js';
 import { projectRoot } from '../io/paths.js';
 import { registerCorpus } from './corpus.js';
 import { registerCrossval } from './crossval.js';
@@ -56,6 +57,6 @@ program.hook('preAction', (_program, action) => {
 });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  console.error(`distil: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(1);
+  console.error(`\ndistil: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(e instanceof Interrupted ? 128 + e.signal : 1);
 });

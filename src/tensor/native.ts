@@ -11,6 +11,10 @@ type I32 = Int32Array;
 
 export interface NativeKernels {
   threads(): number;
+  /** Record SIGINT/SIGTERM instead of dying at once (native/signals.cc); a second signal exits. */
+  watchSignals(): void;
+  /** The signal received since watchSignals (2 SIGINT, 15 SIGTERM), or 0. */
+  pendingSignal(): number;
   /** Ask for transparent huge pages under the array's memory (native/alloc.cc). */
   adviseHugePages(a: Float32Array): void;
   setThreads(n: number): void;

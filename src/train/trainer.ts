@@ -10,6 +10,7 @@ import { epochBatches, collate, lengthGroups } from '../data/batches.js';
 import { lossCounts, prepareBatchMlm, tokenWeights, type LossCounts, type MaskedBatch, type MaskingConfig, type SpecialIds } from './masking.js';
 import type { Module } from '../models/module.js';
 import { arena } from '../tensor/arena.js';
+import { native } from '../tensor/native.js';
 import { weightedSum } from '../tensor/ops.js';
 import { backward, type Tensor } from '../tensor/tensor.js';
 import { AdamW } from './adamw.js';
@@ -49,6 +50,14 @@ export interface StepLog {
   rss_mb: number;
   elapsed_s: number;
   [term: string]: number;
+}
+
+/** SIGINT or SIGTERM stopped a run after `step`, with the checkpoint written there; the CLI exits with 128 + signal. */
+export class Interrupted extends Error {
+  constructor(readonly signal: number, readonly step: number, readonly checkpoint: string) {
+    super(`stopped by ${signal === 2 ? 'SIGINT' : signal === 15 ? 'SIGTERM' : `signal ${signal}`} after optimizer step ${step}; ` +
+      `checkpoint ${checkpoint} written: rerun the same command with --resume to continue`);
+  }
 }
 
 /** 64 sequences of 128 tokens: a 6-layer, 256-wide BERT keeps ~0.6 GB of activations for it. */
@@ -297,6 +306,9 @@ export abstract class Trainer {
   train(onStep: (log: StepLog) => void = () => {}): void {
     writing(this.out, () => mkdirSync(this.out, { recursive: true }));
     for (const p of removeStaleTemporaries(this.out)) this.warn(`removed ${p}, left by an interrupted run`);
+    // SIGINT / SIGTERM finish the step, write a checkpoint and stop (Interrupted), so a preempted
+    // machine loses no work.
+    native.watchSignals();
     const metrics = join(this.out, 'metrics.jsonl');
     const p = this.params, accum = p.gradient_accumulation_steps;
     const sums: Record<string, number> = {};
@@ -340,6 +352,11 @@ export abstract class Trainer {
           epochEnded = false;
         }
         onStep(log);
+        const signal = native.pendingSignal();
+        if (signal !== 0) {
+          if (this.checkpointStep !== this.state.step) this.saveCheckpoint();
+          throw new Interrupted(signal, this.state.step, this.lastCheckpoint!);
+        }
       }
     }
     if (this.checkpointStep !== this.state.step) this.saveCheckpoint();
