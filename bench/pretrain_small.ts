@@ -12,7 +12,7 @@ import { DEFAULT_MASKING } from '../src/train/masking.js';
 import { readModelConfig } from '../src/io/config.js';
 import { BertForMaskedLM } from '../src/models/bert.js';
 import { native } from '../src/tensor/native.js';
-import { parsePrecision, setPrecision, TRAIN_PRECISIONS } from '../src/tensor/precision.js';
+import { parsePrecision, TRAIN_PRECISIONS, withPrecision } from '../src/tensor/precision.js';
 import { TRAIN_DEFAULTS } from '../src/train/params.js';
 import { MlmPretrainer } from '../src/train/pretrainer.js';
 import { DEFAULT_PASS_TOKENS } from '../src/train/trainer.js';
@@ -40,7 +40,6 @@ const data = {
   tokenCounts: new Float64Array(V).fill(1), identity: { bench: 'pretrain_small' },
 };
 
-setPrecision(precision);
 const bert = new BertForMaskedLM(config);
 bert.params.initialize(1);
 const trainer = new MlmPretrainer(bert, config, data, { ...TRAIN_DEFAULTS, batch_size: B, gradient_accumulation_steps: 1, weight_decay: 0.01 },
@@ -52,8 +51,10 @@ let user = 0, system = 0, peakRss = 0, first = { user: 0, system: 0 };
 for (let i = 0; i <= steps; i++) {
   const batch = trainer.prepareBatchMlm(Int32Array.from({ length: B }, (_, j) => i * B + j), i);
   const cpu = process.cpuUsage(), t0 = performance.now();
-  trainer.step(batch);
-  trainer.optimize();
+  withPrecision(precision, () => {
+    trainer.step(batch);
+    trainer.optimize();
+  });
   const dt = performance.now() - t0, c = process.cpuUsage(cpu);
   times.push(dt);
   if (i > 0) {

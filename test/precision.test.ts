@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { native } from '../src/tensor/native.js';
 import { linear } from '../src/tensor/ops.js';
-import { getPrecision, parsePrecision, setPrecision, withPrecision } from '../src/tensor/precision.js';
+import { getPrecision, parsePrecision, withPrecision } from '../src/tensor/precision.js';
 import { reference as R } from '../src/tensor/reference.js';
 import { bf16Round, linearInt8, quantizeRowsS8, quantizeU8 } from '../src/tensor/reference_lowp.js';
 import { noGrad, Tensor } from '../src/tensor/tensor.js';
@@ -95,5 +95,22 @@ test('precision switch: linear follows it, withPrecision restores it, int8 refus
   assert.throws(() => withPrecision('int8', () => linear(x, w, null)), /int8 is for inference only/);
   assert.equal(getPrecision(), 'fp32', 'restored after a throw');
   assert.throws(() => parsePrecision('int8', ['fp32', 'bf16']), /--precision must be one of fp32, bf16.*int8 is for inference/);
-  assert.throws(() => setPrecision('fp16' as never), /unknown precision "fp16"/);
+  assert.throws(() => withPrecision('fp16' as never, () => 0), /unknown precision "fp16"/);
+});
+
+test('withPrecision scopes an async function until its promise settles', async () => {
+  const seen: string[] = [];
+  const done = withPrecision('bf16', async () => {
+    seen.push(getPrecision());
+    await new Promise((r) => setTimeout(r, 5));
+    seen.push(getPrecision());
+    return 7;
+  });
+  assert.equal(await done, 7);
+  assert.deepEqual(seen, ['bf16', 'bf16']);
+  assert.equal(getPrecision(), 'fp32', 'restored once the promise settled');
+  await assert.rejects(withPrecision('int8', async () => {
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(getPrecision(), 'fp32', 'restored after a rejection');
 });

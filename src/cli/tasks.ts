@@ -12,7 +12,7 @@ import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } f
 import { projectRoot } from '../io/paths.js';
 import { intFlag } from './flags.js';
 import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './options.js';
-import { setPrecision, type Precision } from '../tensor/precision.js';
+import { withPrecision, type Precision } from '../tensor/precision.js';
 import { Progress } from './progress.js';
 
 export const FINETUNE_CHECKS = {
@@ -115,15 +115,14 @@ export function registerTaskCommands(program: Command): void {
     .addOption(precisionOption('infer'))
     .option('--max-length <n>', 'longest input in tokens (default: 128, or the model\'s max_position_embeddings if fewer)',
       intFlag('--max-length', 4, 1e5)))
-    .action(async (o: Record<string, unknown>) => {
-      setPrecision(o.precision as Precision);
+    .action((o: Record<string, unknown>) => withPrecision(o.precision as Precision, async () => {
       const data = o.data as string, model = o.model as string;
       const metrics: Record<string, number> = data.endsWith('.json')
         ? await evaluateQa({ model, data }).then(({ exact_match, f1, missing }) => ({ exact_match, f1, missing }))
         : await evaluate({ model, data, read: readOptions(o), maxLength: o.maxLength as number | undefined });
       for (const [k, v] of Object.entries(metrics)) console.log(`${k.padEnd(22)} ${v.toFixed(4)}`);
       if (o.out) writeFileSync(o.out as string, JSON.stringify(metrics, null, 2) + '\n');
-    });
+    }));
 
   columnFlags(program
     .command('predict')
@@ -134,13 +133,12 @@ export function registerTaskCommands(program: Command): void {
     .option('--out <file>', 'JSONL output (default: stdout)')
     .option('--batch-size <n>', 'sequences per batch (at most 8,192 padded tokens a batch)', intFlag('--batch-size'), 32)
     .addOption(precisionOption('infer')))
-    .action(async (o: Record<string, unknown>) => {
-      setPrecision(o.precision as Precision);
+    .action((o: Record<string, unknown>) => withPrecision(o.precision as Precision, async () => {
       await predictFile({
         model: o.model as string, input: o.input as string, task: o.task as Task, out: o.out as string | undefined,
         batchSize: o.batchSize as number, read: readOptions(o),
       });
-    });
+    }));
 
   program
     .command('bench-speed')
@@ -151,8 +149,7 @@ export function registerTaskCommands(program: Command): void {
     .option('--no-ort', 'skip onnxruntime-node')
     .option('--out <file>', 'also write the figures as JSON here')
     .addOption(precisionOption('infer'))
-    .action(async (o: { teacher: string; student: string; input?: string; ort: boolean; out?: string; precision: Precision }) => {
-      setPrecision(o.precision);
+    .action((o: { teacher: string; student: string; input?: string; ort: boolean; out?: string; precision: Precision }) => withPrecision(o.precision, async () => {
       const input = o.input ?? join(projectRoot(), 'assets', 'datasets', 'mr', 'dev.tsv');
       const r = await benchSpeed({ teacher: o.teacher, student: o.student, input, ort: o.ort });
       console.log(`${r.lines} inputs (${r.tokens} tokens) from ${input}, batch 1`);
@@ -163,5 +160,5 @@ export function registerTaskCommands(program: Command): void {
           `${(row.ort_seconds ? (row.seconds / row.ort_seconds).toFixed(2) : '-').padStart(9)}`);
       console.log(`student is ${r.speedup.toFixed(2)}x faster than the teacher (the paper: 1.63x, 668 s vs 410 s on STS-B)`);
       if (o.out) writeFileSync(o.out, JSON.stringify({ input, precision: o.precision, ...r }, null, 2) + '\n');
-    });
+    }));
 }

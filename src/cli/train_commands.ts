@@ -11,7 +11,7 @@ import { openDataset } from '../data/dataset.js';
 import { loadMaskedLM } from '../models/pretrained.js';
 import { isNumber, TRAIN_CHECKS } from '../train/params.js';
 import { DEFAULT_PASS_TOKENS } from '../train/trainer.js';
-import { setPrecision, type Precision } from '../tensor/precision.js';
+import { withPrecision, type Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { Progress, RateWindow } from './progress.js';
 
@@ -133,8 +133,7 @@ export function registerTrainCommands(program: Command): void {
     .option('--seed <n>', 'seed of the masking (the same seed scores every model on the same targets)', seedFlag('--seed'), 12345)
     .option('--out <file>', 'also write the metrics as JSON here')
     .addOption(precisionOption('infer'))
-    .action((o: { model: string; data: string; maxSequences?: number; batchSize: number; seed: number; out?: string; precision: Precision }) => {
-      setPrecision(o.precision);
+    .action((o: { model: string; data: string; maxSequences?: number; batchSize: number; seed: number; out?: string; precision: Precision }) => withPrecision(o.precision, () => {
       const ds = openDataset(o.data);
       let bar = null as Progress | null; // set inside onBatch
       const r = evaluateMlm(loadMaskedLM(o.model), ds, {
@@ -144,6 +143,6 @@ export function registerTrainCommands(program: Command): void {
       bar?.done();
       for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(14)} ${Number.isInteger(v) ? v : v.toFixed(4)}`);
       if (o.out) writeFileSync(o.out, JSON.stringify(r, null, 2) + '\n');
-    });
+    }));
 }
 

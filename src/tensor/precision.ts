@@ -1,4 +1,4 @@
-// Compute precision of the matrix products, a process-wide setting like torch.autocast:
+// Compute precision of the matrix products, scoped like torch.autocast (withPrecision):
 //   fp32  everything in float32 (the default, and the reference for every test);
 //   bf16  linear layers and matmuls round their operands to bfloat16 and accumulate in fp32
 //         (training: weights, gradients, optimizer and losses stay fp32 — mixed precision);
@@ -15,23 +15,31 @@ export const PRECISION_CODE: Record<Precision, number> = { fp32: 0, bf16: 1, int
 
 let current: Precision = 'fp32';
 
-export function setPrecision(p: Precision): void {
-  if (!PRECISIONS.includes(p)) throw new Error(`unknown precision "${String(p)}": expected one of ${PRECISIONS.join(', ')}`);
-  current = p;
-}
-
 export function getPrecision(): Precision {
   return current;
 }
 
-/** Run fn under precision p, restoring the previous one after (also on throw). */
+/**
+ * Run fn under precision p, restoring the previous one after (also on throw); the only way to set
+ * it. An async fn keeps p until its promise settles, so two async runs under different precisions
+ * must not overlap in one process (the CLI runs one command).
+ */
 export function withPrecision<T>(p: Precision, fn: () => T): T {
+  if (!PRECISIONS.includes(p)) throw new Error(`unknown precision "${String(p)}": expected one of ${PRECISIONS.join(', ')}`);
   const prev = current;
-  setPrecision(p);
+  current = p;
+  let pending = false;
   try {
-    return fn();
+    const r = fn();
+    if (r instanceof Promise) {
+      pending = true;
+      return r.finally(() => {
+        current = prev;
+      }) as T;
+    }
+    return r;
   } finally {
-    current = prev;
+    if (!pending) current = prev;
   }
 }
 
