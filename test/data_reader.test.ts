@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { openDataset } from '../src/data/dataset.js';
 import { dropReason, splitLong } from '../src/data/sequences.js';
 import { seededPermutation } from '../src/data/shuffle.js';
-import { readLines } from '../src/data/sources.js';
+import { readLines } from '../src/data/text_files.js';
 import { CLS, fresh, makeCorpus, run, SEP, UNK, WordTokenizer, words, wrap } from './data_helpers.js';
 
 const corpus = makeCorpus();

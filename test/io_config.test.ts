@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ParamStore, type ParamSpec } from '../src/tensor/params.js';
+import { ParamStore, type ParamSpec } from '../src/tensor/param_store.js';
 import {
   BERT_DEFAULTS,
   DISTILBERT_DEFAULTS,

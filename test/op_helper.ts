@@ -6,7 +6,7 @@
 // Errors are relative to the largest reference magnitude of the tensor (helpers.ts `diff`).
 import assert from 'node:assert/strict';
 import { linear } from '../src/tensor/ops.js';
-import { numel } from '../src/tensor/params.js';
+import { numel } from '../src/tensor/param_store.js';
 import { backward, noGrad, Tensor, tape } from '../src/tensor/tensor.js';
 import { assertClose } from './helpers.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { readLines, type LineCounts } from '../src/data/sources.js';
+import { readLines, type LineCounts } from '../src/data/text_files.js';
 import { badText } from './robustness/bad_text.js';
 import { workDir } from './robustness/common.js';
 

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { intFlag, ratioFlag, seedFlag } from './flags.js';
 import { PACK_MODES, type PackMode } from '../data/packing.js';
 import { prepare, type PrepareTokenizer } from '../data/prepare.js';
-import { MAX_LINE_BYTES } from '../data/sources.js';
+import { MAX_LINE_BYTES } from '../data/text_files.js';
 import { Progress } from './progress.js';
 
 /** The tokenizer of `dir`; imported here so other commands do not load the tokenizers binary. */

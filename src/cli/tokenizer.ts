@@ -2,7 +2,7 @@
 // and write a BERT tokenizer directory (tokenizer.json, vocab.txt, tokenizer_config.json).
 import type { Command } from 'commander';
 import { intFlag } from './flags.js';
-import { listSources } from '../data/sources.js';
+import { listSources } from '../data/text_files.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { countWords, trainWordPiece } from '../text/wordpiece_trainer.js';
 import { Progress } from './progress.js';

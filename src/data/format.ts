@@ -65,7 +65,7 @@ export interface DataMeta {
   blank_lines: number;
   /** Lines with invalid UTF-8 (decoded as U+FFFD) or NUL bytes; kept, BERT's normalizer removes both. */
   bad_text_lines: number;
-  /** Input lines over sources.ts MAX_LINE_BYTES, read in pieces (each counted in num_lines). */
+  /** Input lines over text_files.ts MAX_LINE_BYTES, read in pieces (each counted in num_lines). */
   cut_lines: number;
   /** Input sequences longer than max_len that were cut into chunks. */
   split_long: number;

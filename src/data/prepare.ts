@@ -13,7 +13,7 @@ import { COUNTS_FILE, dtypeFor, FORMAT, leBytes, META_FILE, ORDER_FILE, type Dat
 import { Packer, type PackMode } from './packing.js';
 import { dropReason, splitLong } from './sequences.js';
 import { MAX_SEQUENCES, seededPermutation } from './shuffle.js';
-import { listSources, readLines, type LineCounts, type Skipped } from './sources.js';
+import { listSources, readLines, type LineCounts, type Skipped } from './text_files.js';
 import { ShardWriter } from './writer.js';
 
 /** What prepare needs of a tokenizer (src/text/tokenizer.ts `BertTokenizer` has it). */
@@ -85,7 +85,7 @@ export interface PrepareReport {
 /**
  * Characters per encodeBatch call at most (besides batchLines). The tokenizer holds some 35 bytes
  * per byte of text in flight (alignments, tokens, offsets: 600 MB for 16 MiB measured), so batches
- * of long lines (up to sources.ts MAX_LINE_BYTES each) are cut to keep it at tens of MB; batches of
+ * of long lines (up to text_files.ts MAX_LINE_BYTES each) are cut to keep it at tens of MB; batches of
  * ordinary sentences (1,000 lines of ~100 bytes) stay under the limit.
  */
 const BATCH_CHARS = 256 << 10;

@@ -7,7 +7,7 @@
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { numel } from '../tensor/params.js';
+import { numel } from '../tensor/param_store.js';
 import { atomicWriteFile } from './atomic.js';
 
 export type Dtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';

@@ -3,7 +3,7 @@
 // like `load_state_dict(strict=True)`: a checkpoint that does not fit is an error, not a model
 // that silently trains from random weights.
 
-import type { ParamStore } from '../tensor/params.js';
+import type { ParamStore } from '../tensor/param_store.js';
 import { writeSafetensors, type SafeFile, type TensorInfo } from './safetensors.js';
 
 export interface LoadOptions {

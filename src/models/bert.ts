@@ -2,7 +2,7 @@
 // Legend: B batch, T sequence, C hidden_size, V vocab_size.
 import { gatherRows, linear, tanh } from '../tensor/ops.js';
 import type { BertConfig } from '../io/config.js';
-import type { ParamSpec } from '../tensor/params.js';
+import type { ParamSpec } from '../tensor/param_store.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
 import {

@@ -6,7 +6,7 @@
 // Legend: B batch, T sequence, C hidden (dim / hidden_size), L num_labels.
 import type { BertConfig, DistilBertConfig } from '../io/config.js';
 import { crossEntropy, gatherRows, linear, mseSum, relu, tanh, weightedSum } from '../tensor/ops.js';
-import type { ParamSpec } from '../tensor/params.js';
+import type { ParamSpec } from '../tensor/param_store.js';
 import { Tensor } from '../tensor/tensor.js';
 import { BERT_PREFIX, BertForMaskedLM, type EncoderInput } from './bert.js';
 import { DISTILBERT_LN_EPS, DistilBertForMaskedLM } from './distilbert.js';

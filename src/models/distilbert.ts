@@ -2,7 +2,7 @@
 // word + position embeddings only, no token types, no pooler; vocab_projector tied to the word
 // embeddings (unless tie_word_embeddings is false). Legend: B batch, T sequence, C dim, V vocab_size.
 import type { DistilBertConfig } from '../io/config.js';
-import type { ParamSpec } from '../tensor/params.js';
+import type { ParamSpec } from '../tensor/param_store.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { EncoderInput, MaskedLMOutput } from './bert.js';
 import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';

@@ -1,7 +1,7 @@
 // Base of every model: a flat ParamStore with Tensor handles per parameter, train/eval mode, and
 // the dropout seed stream. Seeds come from a counter-based hash of (seed, counter), so saving the
 // counter with a checkpoint reproduces every later dropout mask on resume.
-import { ParamStore, type ParamSpec } from '../tensor/params.js';
+import { ParamStore, type ParamSpec } from '../tensor/param_store.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Reference distiller.py rule: no weight decay where the name contains "bias" or "LayerNorm.weight". */

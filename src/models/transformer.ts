@@ -4,7 +4,7 @@
 // head pruning (src/prune/): its q/k/v weights are (H' * D, C) and its output weight (C, H' * D).
 // Legend: B batch, T sequence, C hidden, F FFN size, V vocab, D head size, H' heads the layer keeps.
 import type { PrunedHeads } from '../io/config.js';
-import type { ParamSpec } from '../tensor/params.js';
+import type { ParamSpec } from '../tensor/param_store.js';
 import { arena } from '../tensor/arena.js';
 import { addLayerNorm, ffn, linearGelu } from '../tensor/fused.js';
 import { headMask as maskHeads } from '../tensor/head_mask.js';

@@ -6,7 +6,7 @@
 // tape hands it back to the arena, and only leaf tensors (parameters, inputs) keep a gradient after
 // backward(), as in PyTorch.
 import { arena } from './arena.js';
-import { numel } from './params.js';
+import { numel } from './param_store.js';
 
 export class Tensor {
   /** Gradient with the layout of `data`; parameters get a view into the flat gradient buffer. */

@@ -6,7 +6,7 @@
 // tokenizer built on it (BertTokenizer.fromTokens) is `tokenizers`' own WordPiece, and the files load
 // in transformers as a BertTokenizerFast.
 import { bertNormalizer, bertPreTokenizer } from 'tokenizers';
-import { readLines } from '../data/sources.js';
+import { readLines } from '../data/text_files.js';
 import { MAX_INPUT_CHARS_PER_WORD } from './tokenizer.js';
 import { SPECIAL_TOKENS } from './vocab.js';
 

@@ -2,7 +2,7 @@
 // fused into the same pass (torch.nn.utils.clip_grad_norm_: scale = max_norm / (norm + 1e-6) when < 1).
 import { newFloats } from '../tensor/arena.js';
 import { native } from '../tensor/native.js';
-import type { ParamStore } from '../tensor/params.js';
+import type { ParamStore } from '../tensor/param_store.js';
 
 export interface AdamWConfig {
   lr: number;

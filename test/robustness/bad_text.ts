@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openDataset } from '../../src/data/dataset.js';
-import { MAX_LINE_BYTES } from '../../src/data/sources.js';
+import { MAX_LINE_BYTES } from '../../src/data/text_files.js';
 import { pipeline } from '../../src/infer/pipeline.js';
 import { readExamples } from '../../src/tasks/data.js';
 import { defaultTokenizerDir } from '../../src/text/default_vocab.js';
