@@ -97,16 +97,31 @@ Dims read_dims(Args& a, size_t first) {
   return d;
 }
 
-void check_dropout(Args& a, double p) {
-  if (!(p >= 0.0 && p < 1.0)) a.fail("dropout probability must be in [0, 1)");
+// What both directions read after the buffers' dimensions: dropout probability and seed, and the
+// constants derived from them and the head size.
+struct Setup {
+  Dims d;
+  double p;
+  uint32_t seed, thr;
+  float scale, keep_scale;
+};
+
+Setup read_setup(Args& a, size_t first_dim) {
+  Setup s{read_dims(a, first_dim), a.num(first_dim + 4, "dropout_p"), a.u32(first_dim + 5, "seed"), 0, 0.0f, 0.0f};
+  if (!(s.p >= 0.0 && s.p < 1.0)) a.fail("dropout probability must be in [0, 1)");
+  s.thr = drop_threshold(s.p);
+  s.scale = 1.0f / std::sqrt(static_cast<float>(s.d.D));
+  s.keep_scale = static_cast<float>(1.0 / (1.0 - s.p));
+  return s;
 }
 
 Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   Args a(info, "attentionForward");
-  Dims d = read_dims(a, 6);
-  double p = a.num(10, "dropout_p");
-  uint32_t seed = a.u32(11, "seed");
-  check_dropout(a, p);
+  const Setup st = read_setup(a, 6);
+  const Dims d = st.d;
+  const double p = st.p;
+  const uint32_t seed = st.seed, thr = st.thr;
+  const float scale = st.scale, keep_scale = st.keep_scale;
   const int64_t btc = d.B * d.T * d.C, T = d.T, D = d.D, C = d.C;
   float* ctx = a.f32(0, "ctx", btc);
   float* probs = a.f32_opt(1, "probs", d.B * d.H * T * T);
@@ -116,9 +131,6 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   const int32_t* mask = a.i32_opt(5, "mask", d.B * T);
   // Nothing to compute; returning here also skips the T * T scratch a zero B or H would not bound.
   if (d.B * d.H * T == 0) return info.Env().Undefined();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const uint32_t thr = drop_threshold(p);
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
 #pragma omp parallel
   {
     std::vector<float> dropped(p > 0 ? T * T : 0), scratch(probs ? 0 : T * T);
@@ -143,10 +155,11 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
 
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   Args a(info, "attentionBackward");
-  Dims d = read_dims(a, 9);
-  double p = a.num(13, "dropout_p");
-  uint32_t seed = a.u32(14, "seed");
-  check_dropout(a, p);
+  const Setup st = read_setup(a, 9);
+  const Dims d = st.d;
+  const double p = st.p;
+  const uint32_t seed = st.seed, thr = st.thr;
+  const float scale = st.scale, keep_scale = st.keep_scale;
   const int64_t btc = d.B * d.T * d.C, T = d.T, D = d.D, C = d.C;
   float* dq = a.f32(0, "dq", btc);
   float* dk = a.f32(1, "dk", btc);
@@ -158,9 +171,6 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const float* v = a.f32(7, "v", btc);
   const int32_t* mask = a.i32_opt(8, "mask", d.B * T);
   if (d.B * d.H * T == 0) return info.Env().Undefined();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const uint32_t thr = drop_threshold(p);
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
 #pragma omp parallel
   {
     std::vector<float> dP(T * T), Pd(p > 0 ? T * T : 0), scratch(probs ? 0 : T * T);

@@ -121,20 +121,31 @@ void layernorm_backward_rows(float* dx, float* dw, float* db, const float* dout,
     }
 }
 
+// The arguments both LayerNorm backwards share: dinp, dweight, dbias, dout (0-3) and N, C (8, 9).
+struct LnGrads {
+  int64_t N, C;
+  float* dx;
+  float* dw;
+  float* db;
+  const float* dout;
+};
+
+LnGrads read_ln_grads(Args& a) {
+  const int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
+  return {N, C, a.f32(0, "dinp", N * C), a.f32_opt(1, "dweight", C), a.f32_opt(2, "dbias", C), a.f32(3, "dout", N * C)};
+}
+
 // layernormBackward(dinp, dw, db, dout, inp, mean, rstd, w, N, C)
 //   dinp (N, C), dw, db (C) accumulate.
 Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
   Args a(info, "layernormBackward");
-  int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
-  float* dx = a.f32(0, "dinp", N * C);
-  float* dw = a.f32_opt(1, "dweight", C);
-  float* db = a.f32_opt(2, "dbias", C);
-  const float* dout = a.f32(3, "dout", N * C);
+  const LnGrads g = read_ln_grads(a);
+  const int64_t N = g.N, C = g.C;
   const float* x = a.f32(4, "inp", N * C);
   const float* mean = a.f32(5, "mean", N);
   const float* rstd = a.f32(6, "rstd", N);
   const float* w = a.f32(7, "weight", C);
-  layernorm_backward_rows(dx, dw, db, dout, rstd, w, N, C,
+  layernorm_backward_rows(g.dx, g.dw, g.db, g.dout, rstd, w, N, C,
                           [=](int64_t i, int64_t j) { return (x[i * C + j] - mean[i]) * rstd[i]; });
   return info.Env().Undefined();
 }
@@ -146,11 +157,8 @@ Napi::Value LayernormBackward(const Napi::CallbackInfo& info) {
 //   only when every |w| is well away from 0 (fused.ts), where the division stays accurate.
 Napi::Value LayernormBackwardFromOutput(const Napi::CallbackInfo& info) {
   Args a(info, "layernormBackwardFromOutput");
-  int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
-  float* dx = a.f32(0, "dinp", N * C);
-  float* dw = a.f32_opt(1, "dweight", C);
-  float* db = a.f32_opt(2, "dbias", C);
-  const float* dout = a.f32(3, "dout", N * C);
+  const LnGrads g = read_ln_grads(a);
+  const int64_t N = g.N, C = g.C;
   const float* y = a.f32(4, "out", N * C);
   const float* rstd = a.f32(5, "rstd", N);
   const float* w = a.f32(6, "weight", C);
@@ -158,7 +166,7 @@ Napi::Value LayernormBackwardFromOutput(const Napi::CallbackInfo& info) {
   std::vector<float> invw(C);
   for (int64_t j = 0; j < C; ++j) invw[j] = 1.0f / w[j];
   const float* iw = invw.data();
-  layernorm_backward_rows(dx, dw, db, dout, rstd, w, N, C,
+  layernorm_backward_rows(g.dx, g.dw, g.db, g.dout, rstd, w, N, C,
                           [=](int64_t i, int64_t j) { return (y[i * C + j] - b[j]) * iw[j]; });
   return info.Env().Undefined();
 }

@@ -1,15 +1,13 @@
 // The `distil` CLI: --help lists the commands, bad flags fail with a clear message, and the demo
 // runs end to end (at a tiny budget) on the embedded teacher, and resumes.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { bertConfig } from '../src/io/config.js';
-import { BertForMaskedLM } from '../src/models/bert.js';
-import { saveBert } from '../src/models/pretrained.js';
 import { defaultTokenizerDir } from '../src/text/default_vocab.js';
-import { cli, ROOT } from './helpers.js';
+import { cli, ROOT, tinyBertDir } from './helpers.js';
 
 
 test('distil --help lists the commands', () => {
@@ -44,11 +42,7 @@ test('inputs longer than the model\'s positions are refused up front, naming the
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /data: a sequence of \d+ tokens is longer than the model's max_position_embeddings 32 \(config\.json\): .*distil prepare --max-len 32/);
   assert.ok(!existsSync(join(out, 'metrics.jsonl')), 'refused before the first step');
-  const model = join(work, 'small');
-  const m = new BertForMaskedLM(bertConfig({ hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 48 }));
-  m.params.initialize(1);
-  saveBert(model, m, m.config);
-  for (const f of ['tokenizer.json', 'vocab.txt']) cpSync(join(defaultTokenizerDir(), f), join(model, f));
+  const model = tinyBertDir(join(work, 'small'), { num_hidden_layers: 1, max_position_embeddings: 48 });
   const mr = join(ROOT, 'assets', 'datasets', 'mr');
   const f = cli('finetune', '--model', model, '--train', join(mr, 'dev.tsv'), '--eval', join(mr, 'test.tsv'), '--out', join(work, 'ft'), '--max-length', '64');
   assert.notEqual(f.status, 0);

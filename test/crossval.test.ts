@@ -2,16 +2,12 @@
 // depend on the training seed, the bootstrap interval of the mean, and the command on a small
 // real-text task that a tiny BERT learns (the label is whether the sentence praises or pans).
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bertConfig } from '../src/io/config.js';
-import { BertForMaskedLM } from '../src/models/bert.js';
-import { saveBert } from '../src/models/pretrained.js';
 import { assignFolds, bootstrapMeanCi, type CrossValResult } from '../src/tasks/crossval.js';
-import { defaultTokenizerDir } from '../src/text/default_vocab.js';
-import { cli } from './helpers.js';
+import { cli, tinyBertDir } from './helpers.js';
 
 test('assignFolds: stratified, sizes within one, fixed by its seed', () => {
   const labels = Int32Array.from({ length: 103 }, (_, i) => (i < 70 ? 0 : i < 100 ? 1 : 2));
@@ -39,12 +35,7 @@ test('bootstrapMeanCi: brackets the mean, collapses for equal scores, determinis
 
 test('distil crossval: every example held out once per seed; mean accuracy, interval and JSON', () => {
   const work = mkdtempSync(join(tmpdir(), 'distil-crossval-'));
-  const model = join(work, 'bert');
-  const cfg = bertConfig({ hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64 });
-  const m = new BertForMaskedLM(cfg);
-  m.params.initialize(1);
-  saveBert(model, m, cfg);
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) cpSync(join(defaultTokenizerDir(), f), join(model, f));
+  const model = tinyBertDir(join(work, 'bert'));
   const good = ['a wonderful film', 'truly great acting', 'a delight from start to end', 'brilliant and moving', 'i loved every minute'];
   const bad = ['a terrible film', 'truly awful acting', 'a bore from start to end', 'dull and lifeless', 'i hated every minute'];
   const rows = (words: string[], label: string) => words.flatMap((w, i) => [0, 1, 2, 3].map((k) => `${w} , take ${i * 4 + k} .\t${label}`));

@@ -3,27 +3,16 @@
 // vocab_size padded beyond the tokenizer's (as many Hub models have) is accepted all the way
 // through prepare, init-student and distill.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { bertConfig } from '../src/io/config.js';
-import { BertForMaskedLM } from '../src/models/bert.js';
-import { saveBert } from '../src/models/pretrained.js';
-import { defaultTokenizerDir } from '../src/text/default_vocab.js';
-import { cli, ROOT } from './helpers.js';
+import { cli, ROOT, tinyBertDir } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'distil-fit-'));
 
 /** A tiny BERT with `vocab` rows and the bert-base-uncased tokenizer (30,522 tokens). */
-function bertWithTokenizer(name: string, vocab: number): string {
-  const dir = join(work, name);
-  const m = new BertForMaskedLM(bertConfig({ vocab_size: vocab, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64 }));
-  m.params.initialize(1);
-  saveBert(dir, m, m.config);
-  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) cpSync(join(defaultTokenizerDir(), f), join(dir, f));
-  return dir;
-}
+const bertWithTokenizer = (name: string, vocab: number): string => tinyBertDir(join(work, name), { vocab_size: vocab });
 
 test('a tokenizer larger than the model is refused at load time, naming both files', () => {
   const small = bertWithTokenizer('small-vocab', 152);

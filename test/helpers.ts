@@ -2,9 +2,14 @@
 // (llm.c test_gpt2.c style).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bertConfig, type BertConfig } from '../src/io/config.js';
 import { readSafetensors, type SafeFile } from '../src/io/safetensors.js';
+import { BertForMaskedLM } from '../src/models/bert.js';
+import { saveBert } from '../src/models/pretrained.js';
+import { defaultTokenizerDir } from '../src/text/default_vocab.js';
 
 /** Repository root, from dist/test/helpers.js or test/helpers.ts. */
 export const ROOT = (() => {
@@ -14,6 +19,18 @@ export const ROOT = (() => {
 })();
 
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+/**
+ * A random-weight BertForMaskedLM directory at `dir` (2 layers x 32 unless overridden) with the
+ * bert-base-uncased tokenizer files, as a small stand-in for a Hub checkpoint.
+ */
+export function tinyBertDir(dir: string, overrides: Partial<BertConfig> = {}, seed = 1): string {
+  const m = new BertForMaskedLM(bertConfig({ hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, ...overrides }));
+  m.params.initialize(seed);
+  saveBert(dir, m, m.config);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json', 'vocab.txt']) cpSync(join(defaultTokenizerDir(), f), join(dir, f));
+  return dir;
+}
 
 /** Run the built `distil` command line with `args`; stdout and stderr as text. */
 export const cli = (...args: string[]) =>

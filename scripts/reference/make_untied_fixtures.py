@@ -43,50 +43,51 @@ def mlm(logits, labels):
     return F.cross_entropy(logits.view(-1, V), labels.view(-1), ignore_index=IGNORE)
 
 
+def untie(model, decoder, head, directory, config_json, prefix, ids, attn, labels, out):
+    """Give `model` the untied decoder matrix `decoder` (HF key `head`), run the batch, store the
+    model directory and the logits, loss and gradients under `prefix`."""
+    dec = torch.nn.Parameter(decoder)
+    logits = model(ids, attn, dec)
+    loss = mlm(logits, labels)
+    loss.backward()
+    params = dict(model.named_parameters())
+    params[head] = dec
+    os.makedirs(directory, exist_ok=True)
+    write_json(os.path.join(directory, "config.json"), config_json)
+    save_safetensors(os.path.join(directory, "model.safetensors"), {k: v.detach().float() for k, v in params.items()}, {"format": "pt"})
+    out[f"{prefix}.logits"] = logits.detach()
+    out[f"{prefix}.loss"] = loss.detach().reshape(1)
+    for k, v in params.items():
+        out[f"{prefix}.grad.{k}"] = v.grad
+
+
+class UntiedBert(BertForMaskedLM):
+    def forward(self, ids, attn, decoder):
+        return self.cls.predictions(self.bert(ids, attn, torch.zeros_like(ids))[-1], decoder)
+
+
+class UntiedDistilBert(DistilBertForMaskedLM):
+    def forward(self, ids, attn, projector):
+        x = self.vocab_layer_norm(gelu(self.vocab_transform(self.distilbert(ids, attn)[-1])))
+        return self.vocab_projector(x, projector)
+
+
 def main(out_dir):
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(31337)
     fwd, _ = load_safetensors(os.path.join(out_dir, "forward.safetensors"))
-    ids, attn, labels = fwd["input_ids"].long(), fwd["attention_mask"].long(), fwd["mlm_labels"].long()
+    batch = fwd["input_ids"].long(), fwd["attention_mask"].long(), fwd["mlm_labels"].long()
     out = {}
-
-    bert = BertForMaskedLM(TEACHER_CFG).to(DTYPE)
-    load_into(bert, load_safetensors(os.path.join(out_dir, "tiny-bert", "model.safetensors"))[0])
-    dec = torch.nn.Parameter(decoder_weight(gen, TEACHER_CFG["vocab_size"], TEACHER_CFG["hidden_size"]))
-    hidden = bert.bert(ids, attn, torch.zeros_like(ids))
-    logits = bert.cls.predictions(hidden[-1], dec)  # the decoder is its own matrix now
-    loss = mlm(logits, labels)
-    loss.backward()
-    params = dict(bert.named_parameters())
-    params["cls.predictions.decoder.weight"] = dec
-    d = os.path.join(out_dir, "tiny-bert-untied")
-    os.makedirs(d, exist_ok=True)
-    write_json(os.path.join(d, "config.json"), {**bert_config_json(), "tie_word_embeddings": False})
-    save_safetensors(os.path.join(d, "model.safetensors"), {k: v.detach().float() for k, v in params.items()}, {"format": "pt"})
-    out["bert.logits"] = logits.detach()
-    out["bert.loss"] = loss.detach().reshape(1)
-    for k, v in params.items():
-        out[f"bert.grad.{k}"] = v.grad
-
-    student = DistilBertForMaskedLM(STUDENT_CFG).to(DTYPE)
-    load_into(student, load_safetensors(os.path.join(out_dir, "tiny-distilbert", "model.safetensors"))[0])
-    proj = torch.nn.Parameter(decoder_weight(gen, STUDENT_CFG["vocab_size"], STUDENT_CFG["dim"]))
-    s_hidden = student.distilbert(ids, attn)
-    x = student.vocab_layer_norm(gelu(student.vocab_transform(s_hidden[-1])))
-    s_logits = student.vocab_projector(x, proj)
-    s_loss = mlm(s_logits, labels)
-    s_loss.backward()
-    s_params = dict(student.named_parameters())
-    s_params["vocab_projector.weight"] = proj
-    d = os.path.join(out_dir, "tiny-distilbert-untied")
-    os.makedirs(d, exist_ok=True)
-    write_json(os.path.join(d, "config.json"), {**distilbert_config_json(), "tie_word_embeddings": False, "tie_weights_": False})
-    save_safetensors(os.path.join(d, "model.safetensors"), {k: v.detach().float() for k, v in s_params.items()}, {"format": "pt"})
-    out["distilbert.logits"] = s_logits.detach()
-    out["distilbert.loss"] = s_loss.detach().reshape(1)
-    for k, v in s_params.items():
-        out[f"distilbert.grad.{k}"] = v.grad
-
+    for cls, cfg, tied_dir, head, config_json, prefix, width in (
+        (UntiedBert, TEACHER_CFG, "tiny-bert", "cls.predictions.decoder.weight",
+         {**bert_config_json(), "tie_word_embeddings": False}, "bert", TEACHER_CFG["hidden_size"]),
+        (UntiedDistilBert, STUDENT_CFG, "tiny-distilbert", "vocab_projector.weight",
+         {**distilbert_config_json(), "tie_word_embeddings": False, "tie_weights_": False}, "distilbert", STUDENT_CFG["dim"]),
+    ):
+        model = cls(cfg).to(DTYPE)
+        load_into(model, load_safetensors(os.path.join(out_dir, tied_dir, "model.safetensors"))[0])
+        untie(model, decoder_weight(gen, cfg["vocab_size"], width), head, os.path.join(out_dir, f"{tied_dir}-untied"),
+              config_json, prefix, *batch, out)
     save_safetensors(os.path.join(out_dir, "untied.safetensors"), {k: v.float() for k, v in out.items()}, {"format": "pt"})
 
 
