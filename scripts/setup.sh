@@ -10,7 +10,7 @@ need_apt=()
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
-# Pang & Lee's movie-review sentences for the `mr` fine-tuning data set (src/tasks/datasets.ts).
+# Pang & Lee's movie-review sentences for the `mr` fine-tuning data set (src/tasks/readers/datasets.ts).
 [ -f '/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv' ] || need_apt+=(python3-pattern)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${need_apt[*]}"
@@ -47,8 +47,8 @@ fi
 # Labelled fine-tuning data (issue 4): mr + spam train/dev/test TSVs, rebuilt when their builder changes.
 ds=assets/datasets
 if [ ! -f "$ds/mr/meta.json" ] || [ ! -f "$ds/spam/meta.json" ] || \
-   [ -n "$(find src/tasks/datasets.ts src/tasks/email.ts src/tasks/data.ts node_modules/.package-lock.json -newer "$ds/mr/meta.json" 2>/dev/null | head -1)" ] || \
-   [ -n "$(find src/tasks/datasets.ts src/tasks/email.ts src/tasks/data.ts node_modules/.package-lock.json -newer "$ds/spam/meta.json" 2>/dev/null | head -1)" ]; then
+   [ -n "$(find src/tasks/readers/datasets.ts src/tasks/readers/email.ts src/tasks/readers/table.ts node_modules/.package-lock.json -newer "$ds/mr/meta.json" 2>/dev/null | head -1)" ] || \
+   [ -n "$(find src/tasks/readers/datasets.ts src/tasks/readers/email.ts src/tasks/readers/table.ts node_modules/.package-lock.json -newer "$ds/spam/meta.json" 2>/dev/null | head -1)" ]; then
   echo "[setup] building the fine-tuning data sets ($ds)"
   node dist/src/cli/main.js datasets --out "$ds" >/dev/null
 fi

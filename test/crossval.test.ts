@@ -1,4 +1,4 @@
-// k-fold cross-validation (src/tasks/crossval.ts, `distil crossval`): stratified folds that do not
+// k-fold cross-validation (src/tasks/classification/crossval.ts, `distil crossval`): stratified folds that do not
 // depend on the training seed, the bootstrap interval of the mean, and the command on a small
 // real-text task that a tiny BERT learns (the label is whether the sentence praises or pans).
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assignFolds, bootstrapMeanCi, type CrossValResult } from '../src/tasks/crossval.js';
+import { assignFolds, bootstrapMeanCi, type CrossValResult } from '../src/tasks/classification/crossval.js';
 import { cli, tinyBertDir } from './helpers.js';
 
 test('assignFolds: stratified, sizes within one, fixed by its seed', () => {

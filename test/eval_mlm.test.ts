@@ -56,6 +56,6 @@ test('distil eval-mlm prints the metrics and writes them as JSON; a vocabulary m
   assert.equal(JSON.parse(readFileSync(out, 'utf8')).sequences, 20);
   const bad = fresh('other-vocab');
   return run({ inputs: [makeCorpus().dir], out: bad, tokenizer: new WordTokenizer(100), maxLen: 32 }).then(() => {
-    assert.throws(() => evaluateMlm(loadMaskedLM(join(FIXTURES, 'tiny-bert')), openDataset(bad)), /100-token vocabulary, the model has 99/);
+    assert.throws(() => evaluateMlm(loadMaskedLM(join(FIXTURES, 'tiny-bert')), openDataset(bad)), /100-token vocabulary but the model has vocab_size 99/);
   });
 });

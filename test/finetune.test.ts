@@ -4,7 +4,7 @@
 // text-classification pipeline agree; the exported student gives the same labels in transformers.js.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,8 +14,8 @@ import { bertConfig, distilBertConfig } from '../src/io/config.js';
 import { BertForMaskedLM } from '../src/models/bert.js';
 import { DistilBertForMaskedLM } from '../src/models/distilbert.js';
 import { saveBert, saveDistilBert } from '../src/models/pretrained.js';
-import { readExamples } from '../src/tasks/data.js';
-import { evaluate, finetune } from '../src/tasks/finetune.js';
+import { readExamples } from '../src/tasks/readers/table.js';
+import { evaluate, finetune } from '../src/tasks/classification/finetune.js';
 import { projectRoot } from '../src/io/paths.js';
 import { defaultTokenizerDir } from '../src/text/default_vocab.js';
 
@@ -65,7 +65,7 @@ test('tiny teacher and student fine-tuned on MR and SpamAssassin reach sensible 
 test('text-classification: our pipeline and transformers.js on the ONNX export give the same labels', async () => {
   const dir = join(work, 'mr-student');
   assert.ok(existsSync(join(dir, 'config.json')), 'runs after the fine-tuning test');
-  const texts = readExamples(join(DATA, 'mr', 'test.tsv')).examples.slice(0, 40).map((e) => e.text);
+  const texts = (await readExamples(join(DATA, 'mr', 'test.tsv'))).examples.slice(0, 40).map((e) => e.text);
   const ours = (await (await pipeline('text-classification', dir))(texts)) as Array<Array<{ label: string; score: number }>>;
   exportOnnx(dir);
   const root = mkdtempSync(join(tmpdir(), 'distil-tjs-'));
@@ -100,4 +100,27 @@ test('finetune without --eval keeps the last epoch (and --help says so)', () => 
   assert.equal(saved.epoch, 2);
   assert.equal(saved.eval_file, undefined);
   assert.ok(existsSync(join(out, 'model.safetensors')));
+});
+
+test('header-less TSV through the CLI: finetune and predict with --no-header and column indices', () => {
+  const { student } = tinyModels();
+  const rows = readFileSync(join(DATA, 'mr', 'dev.tsv'), 'utf8').trim().split('\n').slice(1, 121).map((l) => l.split('\t'));
+  const file = join(work, 'noheader.tsv');
+  writeFileSync(file, rows.map(([text, label]) => `${label}\t${text}\n`).join(''));
+  const out = join(work, 'no-header');
+  const main = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+  const forgot = cli('finetune', '--model', student, '--train', file, '--out', out, '--n-epoch', '1', '--max-length', '32');
+  assert.notEqual(forgot.status, 0);
+  assert.match(forgot.stderr, /noheader\.tsv:1: no text column "sentence" or "text" \(pass --text-col\).*pass --no-header/);
+  assert.ok(forgot.stderr.length < 800, 'the first row is echoed cut, not whole');
+  const r = cli('finetune', '--model', student, '--train', file, '--out', out, '--n-epoch', '1', '--max-length', '32',
+    '--no-header', '--text-col', '1', '--label-col', '0');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).id2label, { 0: 'negative', 1: 'positive' });
+  const p = cli('predict', '--model', out, '--input', file, '--no-header', '--text-col', '1');
+  assert.equal(p.status, 0, p.stderr);
+  const preds = p.stdout.trim().split('\n').map((l) => JSON.parse(l) as { input: string; output: Array<{ label: string }> });
+  assert.deepEqual(preds.map((x) => x.input), rows.map(([text]) => text));
+  assert.ok(preds.every((x) => x.output[0]!.label === 'negative' || x.output[0]!.label === 'positive'));
 });

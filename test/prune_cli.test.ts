@@ -11,7 +11,7 @@ import { distilBertConfig } from '../src/io/config.js';
 import { projectRoot } from '../src/io/paths.js';
 import { DistilBertForMaskedLM } from '../src/models/distilbert.js';
 import { saveDistilBert } from '../src/models/pretrained.js';
-import { evaluate, finetune } from '../src/tasks/finetune.js';
+import { evaluate, finetune } from '../src/tasks/classification/finetune.js';
 import { defaultTokenizerDir } from '../src/text/default_vocab.js';
 import { ROOT } from './helpers.js';
 

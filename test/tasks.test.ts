@@ -9,9 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { encodeLabels, labelIndex, parseCsv, parseExamples, parseSquad, readExamples, readSquad } from '../src/tasks/data.js';
-import { buildDatasets, MR_CSV, SPLIT_FRACTIONS, SPLITS, stratifiedSplit, type LabelledText } from '../src/tasks/datasets.js';
-import { messageText } from '../src/tasks/email.js';
+import { encodeLabels, labelIndex } from '../src/tasks/readers/labels.js';
+import { parseSquad, readSquad } from '../src/tasks/readers/squad.js';
+import { parseCsv, parseExamples, readExamples } from '../src/tasks/readers/table.js';
+import { buildDatasets, MR_CSV, SPLIT_FRACTIONS, SPLITS, stratifiedSplit, type LabelledText } from '../src/tasks/readers/datasets.js';
+import { messageText } from '../src/tasks/readers/email.js';
 import {
   accuracy, averageRanks, evaluateClassification, evaluateRegression, evaluateSquad, f1Score, matthewsCorrcoef,
   normalizeAnswer, pearson, spearman, squadExactMatch, squadF1,
@@ -30,6 +32,8 @@ test('CSV: RFC 4180 quoting (commas, doubled quotes, newlines), CRLF, BOM, blank
   assert.equal(d.format, 'csv');
   assert.deepEqual(d.columns, ['sentence', 'label']);
   assert.deepEqual(d.examples.map((e) => e.text), ['hello, world', 'she said "hi"', 'two\nlines', 'plain "as is"']);
+  // A quote after a closing quote is kept as text rather than failing the whole file.
+  assert.equal(parseExamples('sentence,label\n"a"b,1\n', 'q.csv').examples[0]!.text, '"a"b');
   assert.deepEqual(d.examples.map((e) => e.label), ['pos', 'neg', 'pos', 'neg']);
   assert.deepEqual(d.labels, ['neg', 'pos']);
   // Records remember the line they start on, across quoted newlines.
@@ -76,26 +80,62 @@ test('reader errors name the file, the line and the column', () => {
   bad('', 'empty.csv', /empty\.csv: empty file/);
   bad('\ufeff\n\n', 'empty.tsv', /empty\.tsv: empty file/);
   bad('sentence\tlabel\n', 'h.tsv', /h\.tsv: no examples/);
-  bad('sentence\tscore\na\t1\n', 'x.tsv', /x\.tsv:1: no label column "label"; the header has "sentence", "score"/);
-  bad('words\tlabel\na\t1\n', 'x.tsv', /x\.tsv:1: no text column "sentence" or "text" \(pass textCol\); the header has "words", "label"/);
+  bad('sentence\tscore\na\t1\n', 'x.tsv', /x\.tsv:1: no label column "label" \(--label-col\); the header has "sentence", "score"/);
+  bad('words\tlabel\na\t1\n', 'x.tsv', /x\.tsv:1: no text column "sentence" or "text" \(pass --text-col\); the header has "words", "label"/);
   bad('sentence\tlabel\na\t1\n', 'x.tsv', /x\.tsv:1: no text pair column "hypothesis"/, { textPairCol: 'hypothesis' });
   bad('sentence\tlabel\na\t1\nb\n', 'ragged.tsv', /ragged\.tsv:3: 1 field\(s\) where the header has 2 \("sentence", "label"\)/);
-  bad('sentence,label\n"a\n,1\n', 'q.csv', /q\.csv:2:1: quoted field never closed/);
-  bad('sentence,label\n"a"b,1\n', 'q.csv', /q\.csv:2:4: unexpected "b" after a closing quote/);
+  bad('sentence,label\n"a\n,1\n', 'q.csv', /q\.csv:3: Quote Not Closed/);
   bad('sentence,label\na, \n', 'e.csv', /e\.csv:2: empty label in column "label"/);
   bad('{"text":"a","label":1}\n{"text":"b",\n', 'bad.jsonl', /bad\.jsonl:2: invalid JSON/);
   bad('{"text":"a","label":1}\n{"text":2,"label":1}\n', 'bad.jsonl', /bad\.jsonl:2: "text" must be a string/);
-  bad('{"text":"a"}\n', 'bad.jsonl', /bad\.jsonl:1: no label key "label"; the record has "text"/);
+  bad('{"text":"a"}\n', 'bad.jsonl', /bad\.jsonl:1: no label key "label" \(--label-col\); the record has "text"/);
   bad('x', 'data.parquet', /data\.parquet: unknown format "\.parquet"/);
-  assert.throws(() => readExamples(path.join(tmp, 'missing.tsv')), /ENOENT/);
 });
 
-test('readExamples reads a file by extension', () => {
-  const f = path.join(tmp, 'small.tsv');
-  fs.writeFileSync(f, 'sentence\tlabel\ngood\tpositive\nbad\tnegative\n');
-  const d = readExamples(f);
-  assert.equal(d.file, f);
-  assert.deepEqual(d.labels, ['negative', 'positive']);
+test('readExamples streams a file by extension: the same examples as parsing it whole, and the same errors', async () => {
+  const cases: Array<[string, string]> = [
+    ['small.tsv', 'sentence\tlabel\ngood\tpositive\nbad\tnegative\n'],
+    ['quoted.csv', '\ufeffsentence,label\r\n"hello, world",pos\r\n"two\nlines",neg\r\n'],
+    ['lines.jsonl', '{"text":"a","label":1}\r\n\n{"text":"b","label":0}\n'],
+  ];
+  for (const [name, text] of cases) {
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, text);
+    assert.deepEqual(await readExamples(f), parseExamples(text, f), name);
+  }
+  // Big enough to span many read chunks: every record arrives, in order.
+  const many = path.join(tmp, 'many.csv');
+  const rows = Array.from({ length: 20000 }, (_, i) => `"review ${i}, with a comma",${i % 3}`);
+  fs.writeFileSync(many, `text,label\n${rows.join('\n')}\n`);
+  const d = await readExamples(many);
+  assert.equal(d.examples.length, 20000);
+  assert.deepEqual([d.examples[12345]!.text, d.examples[12345]!.label], ['review 12345, with a comma', '0']);
+  const bad = path.join(tmp, 'ragged.tsv');
+  fs.writeFileSync(bad, 'sentence\tlabel\na\t1\nb\n');
+  await assert.rejects(readExamples(bad), /ragged\.tsv:3: 1 field\(s\) where the header has 2/);
+  await assert.rejects(readExamples(path.join(tmp, 'missing.tsv')), /ENOENT/);
+  await assert.rejects(readExamples(path.join(tmp, 'missing.jsonl')), /ENOENT/);
+});
+
+test('header-less CSV/TSV: --no-header names columns by index; without it the error says a header is expected, echoing at most ~80 characters', async () => {
+  const review = `${'a long review that goes on and on '.repeat(40)}the end`;
+  const text = `1\t${review}\n0\tshort and bad\n`;
+  const d = parseExamples(text, 'cola.tsv', { noHeader: true, textCol: '1', labelCol: '0' });
+  assert.deepEqual(d.columns, ['0', '1']);
+  assert.deepEqual(d.examples.map((e) => [e.text, e.label]), [[review, '1'], ['short and bad', '0']]);
+  const f = path.join(tmp, 'noheader.csv');
+  fs.writeFileSync(f, '"x, y",pos\nz,neg\n');
+  assert.deepEqual((await readExamples(f, { noHeader: true, textCol: '0', labelCol: '1' })).examples.map((e) => e.text), ['x, y', 'z']);
+  const err = (() => { try { parseExamples(text, 'cola.tsv'); } catch (e) { return (e as Error).message; } return ''; })();
+  assert.match(err, /cola\.tsv:1: no text column "sentence" or "text" \(pass --text-col\)/);
+  assert.match(err, /first row must be a header naming the columns; for a file without one, pass --no-header/);
+  assert.ok(!err.includes('the end'), 'the first row is not echoed whole');
+  assert.ok(err.length < 400, `short message: ${err.length} characters`);
+  assert.match(err, /"a long review that goes on and on a long review that goes on and on a long re\.\.\."/);
+  assert.throws(() => parseExamples(text, 'cola.tsv', { noHeader: true, labelCol: '0' }), /with --no-header, name the text column by its index \(--text-col N/);
+  assert.throws(() => parseExamples(text, 'cola.tsv', { noHeader: true, textCol: '1' }), /with --no-header, name the label column by its index \(--label-col N\)/);
+  assert.throws(() => parseExamples(text, 'cola.tsv', { noHeader: true, textCol: '2', labelCol: '0' }), /no text column "2" \(--text-col\); the columns are 0\.\.1 \(--no-header\)/);
+  assert.throws(() => parseExamples('{"text":"a","label":1}\n', 'x.jsonl', { noHeader: true }), /--no-header applies to CSV and TSV/);
 });
 
 test('labelIndex: Hugging Face id2label / label2id maps, unknown labels named', () => {
@@ -278,7 +318,7 @@ const readTsv = (file: string): LabelledText[] => {
 const expected = { mr: { total: 4000, labels: { negative: 2000, positive: 2000 } }, spam: { total: 6046, labels: { ham: 4150, spam: 1896 } } };
 const builtDir = path.join(ROOT, 'assets', 'datasets');
 
-test('built data sets (assets/datasets): counts, stratification, meta.json matches the files', (t) => {
+test('built data sets (assets/datasets): counts, stratification, meta.json matches the files', async (t) => {
   if (!fs.existsSync(path.join(builtDir, 'mr', 'meta.json')) || !fs.existsSync(path.join(builtDir, 'spam', 'meta.json')))
     return t.skip('assets/datasets not built (npm test builds them)');
   for (const [name, want] of Object.entries(expected)) {
@@ -301,7 +341,7 @@ test('built data sets (assets/datasets): counts, stratification, meta.json match
       }
       assert.ok(rows.every((r) => r.text.length > 0 && r.text.length <= 2000 && r.text === r.text.trim()));
       // The files are what the project's own reader expects.
-      assert.equal(readExamples(path.join(dir, `${s}.tsv`)).examples.length, rows.length);
+      assert.equal((await readExamples(path.join(dir, `${s}.tsv`))).examples.length, rows.length);
     }
     assert.equal(total, want.total);
     assert.equal(meta.counts.all!.total, want.total);

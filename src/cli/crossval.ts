@@ -1,8 +1,8 @@
-// `distil crossval`: k-fold cross-validation of fine-tuning (src/tasks/crossval.ts).
+// `distil crossval`: k-fold cross-validation of fine-tuning (src/tasks/classification/crossval.ts).
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { intFlag, intListFlag, seedFlag } from './flags.js';
-import { crossValidate } from '../tasks/crossval.js';
+import { crossValidate } from '../tasks/classification/crossval.js';
 import { FINETUNE_DEFAULTS } from '../tasks/finetune_loop.js';
 import type { Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';

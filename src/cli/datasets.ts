@@ -1,10 +1,10 @@
-// `distil datasets`: build the offline fine-tuning data sets (src/tasks/datasets.ts) as GLUE-style
+// `distil datasets`: build the offline fine-tuning data sets (src/tasks/readers/datasets.ts) as GLUE-style
 // TSV train/dev/test splits under assets/datasets (gitignored); `npm test`'s set-up runs it once.
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { seedFlag } from './flags.js';
 import { projectRoot } from '../io/paths.js';
-import { buildDatasets, DATASET_NAMES, type DatasetName } from '../tasks/datasets.js';
+import { buildDatasets, DATASET_NAMES, type DatasetName } from '../tasks/readers/datasets.js';
 import { Progress } from './progress.js';
 
 function nameArg(v: string, prev: DatasetName[] | undefined): DatasetName[] {

@@ -6,9 +6,9 @@ import { benchSpeed } from '../infer/bench_speed.js';
 import type { Task } from '../infer/pipeline.js';
 import { predictFile } from '../infer/predict_file.js';
 import { isNumber } from '../train/params.js';
-import { evaluate, finetune } from '../tasks/finetune.js';
+import { evaluate, finetune } from '../tasks/classification/finetune.js';
 import { FINETUNE_DEFAULTS, type FinetuneParams, type FinetuneRunOptions } from '../tasks/finetune_loop.js';
-import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa_finetune.js';
+import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa/finetune.js';
 import { projectRoot } from '../io/paths.js';
 import { intFlag } from './flags.js';
 import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './options.js';
@@ -38,14 +38,17 @@ export function readOptions(o: Record<string, unknown>) {
   return {
     textCol: o.textCol as string | undefined, textPairCol: o.textPairCol as string | undefined,
     labelCol: o.labelCol as string | undefined,
+    // commander turns --no-header into header: false.
+    ...(o.header === false ? { noHeader: true } : {}),
   };
 }
 
 export function columnFlags(cmd: Command): Command {
   return cmd
-    .option('--text-col <name>', 'column (JSONL key) of the text (default: sentence, else text)')
+    .option('--text-col <name>', 'column (JSONL key) of the text (default: sentence, else text); with --no-header, its index')
     .option('--text-pair-col <name>', 'column of the second text of sentence-pair tasks')
-    .option('--label-col <name>', 'column of the label (default: label)');
+    .option('--label-col <name>', 'column of the label (default: label); with --no-header, its index')
+    .option('--no-header', 'CSV/TSV whose first row is data, not a header: name columns by 0-based index (--text-col 1 --label-col 0)');
 }
 
 /**

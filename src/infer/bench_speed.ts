@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { native } from '../tensor/native.js';
 import { arena } from '../tensor/arena.js';
 import { noGrad } from '../tensor/tensor.js';
-import { readTexts } from '../tasks/encode.js';
+import { readTexts } from '../tasks/readers/table.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { buildOnnx } from './onnx_export.js';
 import { loadOrt, ortFeeds, ortSession } from './ort.js';
@@ -34,7 +34,7 @@ export interface SpeedReport {
 
 /** Tokenize every input of the file ([CLS] text [SEP], cut to maxLen). */
 export async function tokenizeLines(file: string, tokenizerDir: string, maxLen: number): Promise<Int32Array[]> {
-  const lines = readTexts(file);
+  const lines = await readTexts(file);
   const tok = BertTokenizer.fromDir(tokenizerDir);
   const ids = await tok.encodeBatch(lines);
   return ids.map((s) => {

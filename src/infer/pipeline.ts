@@ -2,10 +2,10 @@
 // function over one input or a list, batching with dynamic padding and length sorting.
 import { loadMaskedLM, type MaskedLM } from '../models/pretrained.js';
 import { loadForQuestionAnswering, loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
-import { classifierLogits } from '../tasks/finetune.js';
+import { classifierLogits } from '../tasks/classification/finetune.js';
 import { BertTokenizer } from '../text/tokenizer.js';
 import { tokenizerForModel } from '../text/fit.js';
-import type { QaInput } from '../tasks/qa_features.js';
+import type { QaInput } from '../tasks/qa/features.js';
 import { mapBatches, type Sequence } from '../data/padding.js';
 import { answerQuestions, type QaPipelineOptions, type QaResult } from './qa_pipeline.js';
 

@@ -1,13 +1,12 @@
 // `distil predict`: a pipeline over a file, one JSON line of output per input, streamed. Inputs are
 // read and run in chunks and each chunk's lines are written before the next is read, so a file of
 // millions of lines needs the memory of one chunk and its output shows up as it is computed. One
-// text a line (.txt) and question-answering JSONL stream from disk; CSV/TSV/JSONL labelled files are
-// parsed whole first (a quoted CSV field may span lines), then run in the same chunks.
+// text a line (.txt) and question-answering JSONL stream from disk; the texts of CSV/TSV/JSONL files
+// are read (streamed) into a list first, then run in the same chunks.
 import * as fs from 'node:fs';
 import { writeError } from '../io/disk_errors.js';
-import type { ReadOptions } from '../tasks/data.js';
-import { readTexts } from '../tasks/encode.js';
-import type { QaInput } from '../tasks/qa_features.js';
+import { readTexts, type ReadOptions } from '../tasks/readers/table.js';
+import type { QaInput } from '../tasks/qa/features.js';
 import { pipeline, type Task } from './pipeline.js';
 
 /** Inputs run per pipeline call: large enough for full, length-sorted batches, small next to any memory. */
@@ -73,7 +72,7 @@ async function* chunks<T>(items: AsyncIterable<T> | Iterable<T>): AsyncGenerator
 /** Run the pipeline over `o.input`, writing JSONL as each chunk finishes; returns the number of inputs. */
 export async function predictFile(o: PredictOptions): Promise<number> {
   const inputs: AsyncIterable<unknown> | Iterable<unknown> = o.task === 'question-answering' ? qaInputs(o.input)
-    : /\.(csv|tsv|jsonl|ndjson)$/.test(o.input) ? readTexts(o.input, o.read) : textInputs(o.input);
+    : /\.(csv|tsv|jsonl|ndjson)$/.test(o.input) ? await readTexts(o.input, o.read) : textInputs(o.input);
   const run = (await pipeline(o.task, o.model)) as (x: unknown[], opts: Record<string, unknown>) => Promise<unknown[]>;
   const fd = o.out === undefined ? null : fs.openSync(o.out, 'w');
   const write = (text: string) => {

@@ -3,9 +3,9 @@
 // softmax(start) * softmax(end) over all windows is the answer, and its character range in the
 // context is returned with it.
 import type { QuestionAnswerer } from '../models/task_pretrained.js';
-import { qaLogits } from '../tasks/qa_finetune.js';
-import { qaFeatures, type QaInput } from '../tasks/qa_features.js';
-import { bestAnswers } from '../tasks/qa_postprocess.js';
+import { qaLogits } from '../tasks/qa/finetune.js';
+import { qaFeatures, type QaInput } from '../tasks/qa/features.js';
+import { bestAnswers } from '../tasks/qa/postprocess.js';
 import type { BertTokenizer } from '../text/tokenizer.js';
 
 export interface QaPipelineOptions {

@@ -8,8 +8,9 @@ import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomi
 import type { Sequence } from '../data/padding.js';
 import { timeModel } from '../infer/bench_speed.js';
 import { loadForSequenceClassification, saveTaskModel, type SequenceClassifier } from '../models/task_pretrained.js';
-import { encodeLabels, labelIndex, readExamples, type ReadOptions } from '../tasks/data.js';
-import { encodeData, scoreModel } from '../tasks/finetune.js';
+import { encodeLabels, labelIndex } from '../tasks/readers/labels.js';
+import { readExamples, type ReadOptions } from '../tasks/readers/table.js';
+import { encodeData, scoreModel } from '../tasks/classification/finetune.js';
 import { tokenizerForModel } from '../text/fit.js';
 import { headImportance } from './importance.js';
 import { encoderLayout, headCounts, leastImportantHeads, pruneHeads } from './prune_heads.js';
@@ -80,7 +81,7 @@ export async function runPruneHeads(o: PruneHeadsOptions): Promise<PruneHeadsRep
   const maxLength = o.maxLength ?? 128, batchSize = o.batchSize ?? 32;
   const regression = model.labels.problemType === 'regression';
   const read = { ...o.read, task: regression ? 'regression' as const : 'classification' as const };
-  const data = readExamples(o.data, read);
+  const data = await readExamples(o.data, read);
   const seqs = await encodeData(tok, data, maxLength);
   const labels = regression ? Float32Array.from(data.examples, (e) => Number(e.label))
     : encodeLabels(data.examples, labelIndex(model.labels.id2label));
@@ -88,7 +89,7 @@ export async function runPruneHeads(o: PruneHeadsOptions): Promise<PruneHeadsRep
   const pruned = leastImportantHeads(importance, o.nHeads);
   const smaller = pruneHeads(model, pruned);
 
-  const evalData = o.eval ? readExamples(o.eval, read) : null;
+  const evalData = o.eval ? await readExamples(o.eval, read) : null;
   const evalSeqs: Sequence[] | null = evalData ? await encodeData(tok, evalData, maxLength) : null;
   const metricName = regression ? 'pearson' : 'accuracy';
   const metric = (m: SequenceClassifier) => (): number | null =>

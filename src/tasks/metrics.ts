@@ -1,6 +1,6 @@
 // Evaluation metrics of fine-tuning (issue 4), computed as scikit-learn / scipy and the official
 // SQuAD v1.1 script compute them, so numbers compare with published GLUE and SQuAD results.
-// Classification works on label ids in [0, K) (positions in the sorted label list of src/tasks/data.ts).
+// Classification works on label ids in [0, K) (positions in the sorted label list of src/tasks/readers/labels.ts).
 
 /** Share of positions where `preds` equals `golds`. */
 export function accuracy(preds: ArrayLike<number | string>, golds: ArrayLike<number | string>): number {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { openDataset } from '../../src/data/dataset.js';
 import { MAX_LINE_BYTES } from '../../src/data/text_files.js';
 import { pipeline } from '../../src/infer/pipeline.js';
-import { readExamples } from '../../src/tasks/data.js';
+import { readExamples } from '../../src/tasks/readers/table.js';
 import { defaultTokenizerDir } from '../../src/text/default_vocab.js';
 import { check, cliOk, peakRssMb, spawnCli, tinyModel } from './common.js';
 
@@ -129,10 +129,10 @@ async function throughPipelines(work: string, model: string): Promise<number> {
 }
 
 /** Reading and fine-tuning on the samples in each format. */
-function throughFinetune(work: string, model: string): number {
+async function throughFinetune(work: string, model: string): Promise<number> {
   const files = taskFiles(work);
   for (const f of Object.values(files)) {
-    const d = readExamples(f);
+    const d = await readExamples(f);
     check(d.examples.length === BAD_TEXTS.length, `${f}: ${d.examples.length} examples for ${BAD_TEXTS.length} rows`);
   }
   cliOk(['finetune', '--model', model, '--train', files.tsv, '--eval', files.jsonl, '--out', path.join(work, 'finetuned'),
@@ -143,6 +143,6 @@ function throughFinetune(work: string, model: string): number {
 export async function badText(work: string, hugeLineBytes: number): Promise<BadTextReport> {
   const model = tinyModel(path.join(work, 'tiny-model'));
   const p = await throughPrepare(work, hugeLineBytes);
-  const cases = BAD_TEXTS.length + 1 + throughFinetune(work, model) + (await throughPipelines(work, model));
+  const cases = BAD_TEXTS.length + 1 + (await throughFinetune(work, model)) + (await throughPipelines(work, model));
   return { cases, ...p, hugeLineMb: hugeLineBytes / 2 ** 20 };
 }

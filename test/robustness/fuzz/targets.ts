@@ -9,9 +9,9 @@ import { prepare } from '../../../src/data/prepare.js';
 import { readModelConfig } from '../../../src/io/config.js';
 import { readSafetensors, writeSafetensors } from '../../../src/io/safetensors.js';
 import { loadMaskedLM } from '../../../src/models/pretrained.js';
-import { encodeLabels, labelIndex, readExamples } from '../../../src/tasks/data.js';
+import { encodeLabels, labelIndex } from '../../../src/tasks/readers/labels.js';
+import { readExamples, readTexts } from '../../../src/tasks/readers/table.js';
 import { qaInputs } from '../../../src/infer/predict_file.js';
-import { readTexts } from '../../../src/tasks/encode.js';
 import { BertTokenizer } from '../../../src/text/tokenizer.js';
 import type { Rng } from '../../../src/data/rng.js';
 import { TINY_BERT, TINY_DISTILBERT, tinyText, tinyTokenizer } from '../common.js';
@@ -213,10 +213,10 @@ function taskData(format: 'csv' | 'tsv' | 'jsonl'): FuzzTarget {
       const read = rng.next() < 0.5 ? { textPairCol: 'pair' } : { task: pick(rng, ['classification', 'regression', undefined] as const) };
       return {
         expect: file,
-        run: () => {
+        run: async () => {
           // The three ways the commands read such a file: finetune/evaluate, predict, predict QA.
-          const d = readExamples(file, read);
-          const texts = readTexts(file, read).length;
+          const d = await readExamples(file, read);
+          const texts = (await readTexts(file, read)).length;
           if (d.labels) encodeLabels(d.examples, labelIndex(d.labels));
           return texts;
         },

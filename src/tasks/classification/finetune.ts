@@ -1,16 +1,17 @@
 // `distil finetune` / `distil evaluate` as library functions: fine-tune a BERT or DistilBERT with a
 // sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
 // the best epoch as a Hugging Face directory with the tokenizer files.
-import { withPrecision } from '../tensor/precision.js';
-import { mapBatches, type Sequence } from '../data/padding.js';
-import { loadForSequenceClassification, type SequenceClassifier } from '../models/task_pretrained.js';
-import { BertTokenizer } from '../text/tokenizer.js';
-import { tokenizerForModel } from '../text/fit.js';
-import { encodeLabels, labelIndex, readExamples, type LabelledData, type ReadOptions } from './data.js';
+import { withPrecision } from '../../tensor/precision.js';
+import { mapBatches, type Sequence } from '../../data/padding.js';
+import { loadForSequenceClassification, type SequenceClassifier } from '../../models/task_pretrained.js';
+import { BertTokenizer } from '../../text/tokenizer.js';
+import { tokenizerForModel } from '../../text/fit.js';
+import { encodeLabels, labelIndex } from '../readers/labels.js';
+import { readExamples, type LabelledData, type ReadOptions } from '../readers/table.js';
 import { encodePairs } from './encode.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from './finetune_loop.js';
-import { saveBestEpoch } from './save_best.js';
-import { evaluateClassification, evaluateRegression } from './metrics.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from '../finetune_loop.js';
+import { saveBestEpoch } from '../save_best.js';
+import { evaluateClassification, evaluateRegression } from '../metrics.js';
 
 /** Logits (one row per sequence, num_labels wide) of a classifier, batched with dynamic padding. */
 export function classifierLogits(model: SequenceClassifier, seqs: Sequence[], padId: number, batchSize: number): Float32Array[] {
@@ -60,8 +61,8 @@ export interface FinetuneResult {
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
-  const train = readExamples(o.train, o.read);
-  const evalData = o.eval ? readExamples(o.eval, { ...o.read, task: train.labels ? 'classification' : 'regression' }) : null;
+  const train = await readExamples(o.train, o.read);
+  const evalData = o.eval ? await readExamples(o.eval, { ...o.read, task: train.labels ? 'classification' : 'regression' }) : null;
   if (o.eval && train.labels && evalData?.labels) {
     const unknown = evalData.labels.filter((l) => !train.labels!.includes(l));
     if (unknown.length) throw new Error(`${o.eval}: labels ${unknown.join(', ')} do not occur in ${o.train}`);
@@ -106,7 +107,7 @@ export async function evaluate(o: { model: string; data: string; read?: ReadOpti
   const maxLength = o.maxLength ?? Math.min(128, model.config.max_position_embeddings);
   checkMaxLength(model, maxLength, o.model);
   const tok = tokenizerForModel(o.model);
-  const d = readExamples(o.data, { ...o.read, task: model.labels.problemType === 'regression' ? 'regression' : 'classification' });
+  const d = await readExamples(o.data, { ...o.read, task: model.labels.problemType === 'regression' ? 'regression' : 'classification' });
   const seqs = await encodeData(tok, d, maxLength);
   return scoreModel(model, seqs, d, tok.padId, o.batchSize ?? 64);
 }

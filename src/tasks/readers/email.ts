@@ -1,5 +1,5 @@
 // The readable text of a raw e-mail (RFC 5322 + MIME), for the SpamAssassin data set of
-// src/tasks/datasets.ts: the decoded Subject and the body's text parts (quoted-printable and
+// src/tasks/readers/datasets.ts: the decoded Subject and the body's text parts (quoted-printable and
 // base64 decoded, HTML tags removed), without headers or attachments. A small reader for that
 // corpus, not a general MIME library: malformed parts degrade to their raw text, never throw.
 

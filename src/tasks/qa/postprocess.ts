@@ -2,7 +2,7 @@
 // and the question-answering pipeline pick them: per feature the n_best highest start and end
 // tokens, spans kept only inside the context, end >= start and at most max_answer_length tokens;
 // the best span over all features of an example gives the answer's character range in the context.
-import type { QaFeature, QaInput } from './qa_features.js';
+import type { QaFeature, QaInput } from './features.js';
 
 export interface QaPostprocessOptions {
   /** Start and end candidates per feature (run_qa n_best_size). Default 20. */

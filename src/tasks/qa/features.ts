@@ -4,9 +4,9 @@
 // longer than the window is cut into windows that overlap by doc_stride tokens; the question is cut
 // to max_query_length tokens first (run_squad.py's max_query_length, 64), so it never crowds the
 // context out. Each feature keeps its example index and the context character range of each token.
-import type { Sequence } from '../data/padding.js';
-import type { BertTokenizer } from '../text/tokenizer.js';
-import type { SquadAnswer } from './data.js';
+import type { Sequence } from '../../data/padding.js';
+import type { BertTokenizer } from '../../text/tokenizer.js';
+import type { SquadAnswer } from '../readers/squad.js';
 
 export interface QaFeatureOptions {
   /** Tokens per feature, special tokens included (run_qa max_seq_length). Default 384. */

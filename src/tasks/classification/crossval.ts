@@ -4,14 +4,15 @@
 // files are pooled and dealt into k stratified folds by a fixed seed (the folds do not depend on
 // the training seed); each fold is scored by a model fine-tuned on the other k - 1, for a fixed
 // number of epochs (the held-out fold never picks the epoch), from the same starting directory.
-import type { Precision } from '../tensor/precision.js';
-import { withPrecision } from '../tensor/precision.js';
-import { loadForSequenceClassification } from '../models/task_pretrained.js';
-import { tokenizerForModel } from '../text/fit.js';
-import { Rng } from '../data/rng.js';
-import { encodeLabels, labelIndex, readExamples, sortLabels, type LabelledData, type ReadOptions } from './data.js';
+import type { Precision } from '../../tensor/precision.js';
+import { withPrecision } from '../../tensor/precision.js';
+import { loadForSequenceClassification } from '../../models/task_pretrained.js';
+import { tokenizerForModel } from '../../text/fit.js';
+import { Rng } from '../../data/rng.js';
+import { encodeLabels, labelIndex, sortLabels } from '../readers/labels.js';
+import { readExamples, type LabelledData, type ReadOptions } from '../readers/table.js';
 import { checkMaxLength, encodeData, scoreModel } from './finetune.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type FinetuneParams } from './finetune_loop.js';
+import { FINETUNE_DEFAULTS, finetuneLoop, type FinetuneParams } from '../finetune_loop.js';
 
 export interface CrossValOptions {
   /** The model to fine-tune (a Hugging Face BERT/DistilBERT directory), fresh for every fold. */
@@ -83,9 +84,9 @@ export function bootstrapMeanCi(xs: readonly number[], resamples = 10_000, seed 
   return [means[Math.floor(0.025 * resamples)]!, means[Math.ceil(0.975 * resamples) - 1]!];
 }
 
-function pool(files: readonly string[], read: ReadOptions): LabelledData {
+async function pool(files: readonly string[], read: ReadOptions): Promise<LabelledData> {
   if (files.length === 0) throw new Error('crossval needs at least one --data file');
-  const parts = files.map((f) => readExamples(f, { ...read, task: 'classification' }));
+  const parts = await Promise.all(files.map((f) => readExamples(f, { ...read, task: 'classification' })));
   const labels = sortLabels(new Set(parts.flatMap((p) => p.labels ?? [])));
   const examples = parts.flatMap((p) => p.examples);
   if (examples.length === 0) throw new Error(`${files.join(', ')}: no examples`);
@@ -96,7 +97,7 @@ export async function crossValidate(o: CrossValOptions): Promise<CrossValResult>
   const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
   if (!Number.isInteger(o.folds) || o.folds < 2) throw new Error(`--folds must be an integer >= 2, got ${o.folds}`);
   if (o.seeds.length === 0) throw new Error('--seeds needs at least one seed');
-  const all = pool(o.data, o.read ?? {});
+  const all = await pool(o.data, o.read ?? {});
   const labels = all.labels!;
   if (labels.length < 2) throw new Error(`${all.file}: crossval needs at least two labels, found ${labels.join(', ') || 'none'}`);
   if (all.examples.length < o.folds) throw new Error(`${all.file}: ${all.examples.length} examples cannot fill ${o.folds} folds`);
