@@ -18,7 +18,8 @@ import { Progress } from './progress.js';
 export const FINETUNE_CHECKS = {
   learning_rate: isNumber(0, 1), batch_size: isNumber(1, 1e6, true), eval_batch_size: isNumber(1, 1e6, true),
   n_epoch: isNumber(1, 1e4, true), max_length: isNumber(4, 1e5, true), warmup_prop: isNumber(0, 1), weight_decay: isNumber(0, 1),
-  max_grad_norm: isNumber(0), seed: isNumber(0, 2 ** 32 - 1, true),
+  max_grad_norm: isNumber(0), seed: isNumber(0, 2 ** 32 - 1, true), checkpoint_interval: isNumber(0, 1e12, true),
+  keep_checkpoints: isNumber(1, 1e6, true),
 } satisfies Record<keyof FinetuneParams, unknown>;
 
 const QA_CHECKS = {
@@ -74,6 +75,18 @@ function progressHooks(label: string, digits: number): Pick<FinetuneRunOptions, 
   };
 }
 
+const RESUME_DOC = 'continue exactly from the newest checkpoint in --out/checkpoints (or the one given); ' +
+  'checkpoints are written every --checkpoint-interval steps, at the end of each epoch and on SIGINT / SIGTERM';
+
+function resumeOptions(o: Record<string, unknown>): Pick<FinetuneRunOptions, 'resume' | 'onStart'> {
+  return {
+    resume: o.resume as boolean | string | undefined,
+    onStart: (step, from) => {
+      if (step > 0) console.log(`resumed from ${from} at step ${step}`);
+    },
+  };
+}
+
 export function registerTaskCommands(program: Command): void {
   addParamFlags(columnFlags(program
     .command('finetune')
@@ -81,13 +94,14 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
     .requiredOption('--train <file>', 'training examples (.csv, .tsv in GLUE layout, or .jsonl)')
     .option('--eval <file>', 'evaluation examples, scored after every epoch to keep the best one (without it, the last epoch is kept)')
-    .requiredOption('--out <dir>', 'the best epoch (or the last, without --eval) as a Hugging Face directory')
+    .requiredOption('--out <dir>', 'the best epoch (or the last, without --eval) as a Hugging Face directory, with checkpoints/')
+    .option('--resume [checkpoint]', RESUME_DOC)
     .addOption(precisionOption('train'))), FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(FINETUNE_DEFAULTS, FINETUNE_CHECKS, o, this);
       const r = await finetune({
         model: o.model as string, train: o.train as string, eval: o.eval as string | undefined, out: o.out as string,
-        read: readOptions(o), params, precision: o.precision as Precision, ...progressHooks('finetune', 4),
+        read: readOptions(o), params, precision: o.precision as Precision, ...progressHooks('finetune', 4), ...resumeOptions(o),
       });
       console.log(o.eval ? `best epoch ${r.best.epoch} written to ${o.out}` : `epoch ${r.best.epoch} (the last) written to ${o.out}`);
     });
@@ -98,13 +112,14 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory (masked-LM or fine-tuned)')
     .requiredOption('--train <file>', 'training questions (SQuAD v1.1 JSON, e.g. train-v1.1.json)')
     .requiredOption('--eval <file>', 'evaluation questions (SQuAD v1.1 JSON, e.g. dev-v1.1.json); required')
-    .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory')
+    .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory, with checkpoints/')
+    .option('--resume [checkpoint]', RESUME_DOC)
     .addOption(precisionOption('train')), QA_FINETUNE_DEFAULTS)
     .action(async function (this: Command, o: Record<string, unknown>) {
       const params = paramsFromFlags(QA_FINETUNE_DEFAULTS, QA_CHECKS, o, this);
       const r = await finetuneQa({
         model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string, params,
-        precision: o.precision as Precision, ...progressHooks('finetune-qa', 2),
+        precision: o.precision as Precision, ...progressHooks('finetune-qa', 2), ...resumeOptions(o),
       });
       console.log(`${r.trainFeatures} training windows, ${r.evalQuestions} evaluation questions; best epoch ${r.best.epoch} written to ${o.out}`);
     });

@@ -61,9 +61,11 @@ function syncDirectory(dir: string): void {
  * Replace the directory `dir` with what `write` puts into a fresh temporary sibling, renamed into
  * place at the end: readers find the old complete directory or the new one (between the two
  * renames, briefly none). Used for fine-tuned models and training checkpoints. The parent is
- * synced after the rename so the new name survives a power cut too.
+ * synced after the rename so the new name survives a power cut too. Entries named in `carry` (a
+ * fine-tuning run's checkpoints/) are moved from the old directory into the new one just before the
+ * swap; a kill in between leaves them in the temporary, where a resume looks for them.
  */
-export function atomicWriteDir(dir: string, write: (tmp: string) => void): void {
+export function atomicWriteDir(dir: string, write: (tmp: string) => void, carry: readonly string[] = []): void {
   const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
   try {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -73,6 +75,7 @@ export function atomicWriteDir(dir: string, write: (tmp: string) => void): void 
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  for (const name of carry) if (fs.existsSync(path.join(dir, name))) fs.renameSync(path.join(dir, name), path.join(tmp, name));
   writing(dir, () => {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);

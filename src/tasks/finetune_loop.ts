@@ -1,15 +1,19 @@
 // The fine-tuning loop for sequence classification and regression (HF Trainer defaults where the
 // issue is silent): AdamW with linear warmup and decay, shuffled batches with dynamic padding,
-// evaluation after every epoch, the best epoch kept.
+// evaluation after every epoch, the best epoch kept. With checkpoints (checkpoints.ts) a run can be
+// resumed exactly, and SIGINT / SIGTERM stop it after the current step with a checkpoint written.
 import type { Precision } from '../tensor/precision.js';
 import type { EncoderInput } from '../models/bert.js';
-import type { Module } from '../models/module.js';
 import { arena } from '../tensor/arena.js';
 import { backward, type Tensor } from '../tensor/tensor.js';
 import { AdamW } from '../train/adamw.js';
 import { deriveSeed, Rng } from '../data/rng.js';
 import { learningRate, warmupSteps } from '../train/schedule.js';
 import { padSequences, type Sequence } from '../data/padding.js';
+import { native } from '../tensor/native.js';
+import { Interrupted } from '../train/trainer.js';
+import type { TaskModel } from '../models/task_pretrained.js';
+import { FinetuneCheckpoints, type CheckpointOptions, type LoopState } from './checkpoints.js';
 
 export interface FinetuneParams {
   learning_rate: number;
@@ -22,13 +26,19 @@ export interface FinetuneParams {
   weight_decay: number;
   max_grad_norm: number;
   seed: number;
+  /** Optimizer steps between checkpoints (0: only at the end of each epoch). */
+  checkpoint_interval: number;
+  /** Checkpoints kept on disk. */
+  keep_checkpoints: number;
 }
+
+/** Parameters that may change between a run and its resume (they do not change what is computed). */
+export const RESUMABLE_CHANGES: readonly string[] = ['checkpoint_interval', 'keep_checkpoints', 'eval_batch_size'];
 
 export const FINETUNE_DEFAULTS: FinetuneParams = {
   learning_rate: 5e-5, batch_size: 32, eval_batch_size: 64, n_epoch: 3, max_length: 128, warmup_prop: 0.1,
-  weight_decay: 0.01, max_grad_norm: 1.0, seed: 42,
+  weight_decay: 0.01, max_grad_norm: 1.0, seed: 42, checkpoint_interval: 500, keep_checkpoints: 1,
 };
-
 
 export interface EpochReport {
   epoch: number;
@@ -50,6 +60,12 @@ export interface FinetuneRunOptions {
   onEpoch?: (r: EpochReport) => void;
   /** Matmul precision while training (fp32, or bf16 mixed precision); evaluation runs in it too. */
   precision?: Precision;
+  /** Continue from the newest checkpoint in `out` (true) or from this checkpoint directory. */
+  resume?: boolean | string;
+  /** Told of a resume, removed leftovers and the like (default: stderr). */
+  warn?: (line: string) => void;
+  /** Called once training starts: `step` > 0 after a resume from checkpoint `from`. */
+  onStart?: (step: number, from: string | null) => void;
 }
 
 export interface LoopHooks {
@@ -65,9 +81,13 @@ export interface LoopHooks {
   onBest?(report: EpochReport): void;
   onStep?(step: number, total: number, loss: number): void;
   onEpoch?(report: EpochReport): void;
+  /** Write checkpoints (and watch for SIGINT / SIGTERM); without them a run cannot resume. */
+  checkpoints?: Omit<CheckpointOptions, 'interval' | 'keep'>;
+  /** Called once the state is known: `step` > 0 after a resume. */
+  onStart?(step: number, from: string | null): void;
 }
 
-export function finetuneLoop(model: Module, train: Sequence[], padId: number, p: FinetuneParams, hooks: LoopHooks): EpochReport[] {
+export function finetuneLoop(model: TaskModel, train: Sequence[], padId: number, p: FinetuneParams, hooks: LoopHooks): EpochReport[] {
   if (train.length === 0) throw new Error('fine-tuning needs at least one training example');
   model.enableGrad();
   const opt = new AdamW(model.params, {
@@ -76,12 +96,23 @@ export function finetuneLoop(model: Module, train: Sequence[], padId: number, p:
   const perEpoch = Math.ceil(train.length / p.batch_size);
   const total = perEpoch * p.n_epoch;
   const schedule = { lr: p.learning_rate, warmup: warmupSteps(total, p.warmup_prop), total };
-  const reports: EpochReport[] = [];
-  let best = -Infinity;
-  for (let epoch = 0; epoch < p.n_epoch; epoch++) {
+  const ck = hooks.checkpoints
+    ? new FinetuneCheckpoints({ ...hooks.checkpoints, interval: p.checkpoint_interval, keep: p.keep_checkpoints }, model, opt) : null;
+  const s: LoopState = ck ? ck.start() : { step: 0, epoch: 0, batchInEpoch: 0, lossSum: 0, best: -Infinity, reports: [] };
+  hooks.onStart?.(s.step, ck?.last ?? null);
+  if (ck) native.watchSignals();
+  // After a step: a pending SIGINT / SIGTERM writes a checkpoint (unless this step has one) and stops.
+  const stopIfSignalled = () => {
+    const signal = ck ? native.pendingSignal() : 0;
+    if (signal === 0) return;
+    if (ck!.savedStep !== s.step) ck!.save(s);
+    throw new Interrupted(signal, s.step, ck!.last!);
+  };
+  while (s.epoch < p.n_epoch) {
+    const epoch = s.epoch;
     const order = new Rng(deriveSeed(p.seed, 1, epoch)).permutation(train.length);
-    let sum = 0;
-    for (let b = 0; b < perEpoch; b++) {
+    while (s.batchInEpoch < perEpoch) {
+      const b = s.batchInEpoch;
       const rows = order.subarray(b * p.batch_size, (b + 1) * p.batch_size);
       model.train();
       model.dropoutSeed = deriveSeed(p.seed, 2, epoch * perEpoch + b);
@@ -100,20 +131,43 @@ export function finetuneLoop(model: Module, train: Sequence[], padId: number, p:
           `${at ? ` (first in ${at.name}, element ${at.index} = ${at.value})` : ''}; no update was applied; lower --learning-rate`);
       }
       model.params.zeroGrad();
-      sum += loss;
-      hooks.onStep?.(epoch * perEpoch + b + 1, total, loss);
+      s.lossSum += loss;
+      s.step++;
+      s.batchInEpoch++;
+      hooks.onStep?.(s.step, total, loss);
+      // The epoch's last step is checkpointed after its evaluation, below.
+      if (s.batchInEpoch < perEpoch) {
+        if (ck && p.checkpoint_interval > 0 && s.step % p.checkpoint_interval === 0) ck.save(s);
+        stopIfSignalled();
+      }
     }
     model.eval();
     const metrics = hooks.evaluate?.() ?? {};
     const score = hooks.evaluate ? metrics[hooks.main ?? ''] : -Infinity;
     if (score === undefined) throw new Error(`evaluation has no metric "${hooks.main}" (has ${Object.keys(metrics).join(', ')})`);
-    const report = { epoch: epoch + 1, train_loss: sum / perEpoch, metrics, improved: score > best };
+    const report = { epoch: epoch + 1, train_loss: s.lossSum / perEpoch, metrics, improved: score > s.best };
     if (report.improved) {
-      best = score;
+      s.best = score;
       hooks.onBest?.(report);
     }
-    reports.push(report);
+    s.reports.push(report);
+    s.epoch++;
+    s.batchInEpoch = 0;
+    s.lossSum = 0;
+    ck?.save(s);
     hooks.onEpoch?.(report);
+    stopIfSignalled();
   }
-  return reports;
+  return s.reports;
+}
+
+/** Checkpointing of a run writing `o.out`: every parameter but RESUMABLE_CHANGES (and `extra`) must match on resume. */
+export function runCheckpoints(o: FinetuneRunOptions, p: FinetuneParams, extra: Record<string, unknown>): NonNullable<LoopHooks['checkpoints']> {
+  const recorded = Object.fromEntries(Object.entries({ ...p, ...extra }).filter(([k]) => !RESUMABLE_CHANGES.includes(k)));
+  return { out: o.out, resume: o.resume, recorded, train: o.train, ...(o.warn ? { warn: o.warn } : {}) };
+}
+
+/** The epoch kept: the last that improved the main metric, or the last one when no epoch was scored. */
+export function keptEpoch(reports: readonly EpochReport[], scored: boolean): EpochReport {
+  return (scored ? reports.filter((r) => r.improved).at(-1) : reports.at(-1))!;
 }

@@ -1,6 +1,7 @@
 // Saving the best epoch of a fine-tuning run: the model as a Hugging Face directory with the
 // tokenizer files of the model it started from, its evaluation results and the run's options,
-// replaced atomically so the output directory always holds one complete epoch.
+// replaced atomically so the output directory always holds one complete epoch (its checkpoints/
+// carried over).
 import { join } from 'node:path';
 import { atomicWriteDir, atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
 import { saveTaskModel, type TaskModel } from '../models/task_pretrained.js';
@@ -17,5 +18,5 @@ export function saveBestEpoch(o: FinetuneRunOptions, model: TaskModel, r: EpochR
     atomicWriteFile(join(dir, 'eval_results.json'), json({ epoch: r.epoch, eval_file: o.eval, ...r.metrics }));
     for (const [file, value] of Object.entries(extra)) atomicWriteFile(join(dir, file), json(value));
     atomicWriteFile(join(dir, 'finetune_args.json'), json({ ...args, model: o.model, train: o.train }));
-  });
+  }, ['checkpoints']);
 }

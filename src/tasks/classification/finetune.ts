@@ -9,7 +9,9 @@ import { tokenizerForModel } from '../../text/fit.js';
 import { encodeLabels, labelIndex } from '../readers/labels.js';
 import { readExamples, type LabelledData, type ReadOptions } from '../readers/table.js';
 import { encodePairs } from './encode.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from '../finetune_loop.js';
+import {
+  FINETUNE_DEFAULTS, finetuneLoop, keptEpoch, runCheckpoints, type EpochReport, type FinetuneParams, type FinetuneRunOptions,
+} from '../finetune_loop.js';
 import { saveBestEpoch } from '../save_best.js';
 import { evaluateClassification, evaluateRegression } from '../metrics.js';
 
@@ -77,27 +79,24 @@ export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
   const labels = train.labels
     ? encodeLabels(train.examples, labelIndex(train.labels))
     : Float32Array.from(train.examples, (e) => Number(e.label));
-  let best: EpochReport | null = null;
+  const args = { ...p, ...o.read, precision: o.precision ?? 'fp32' };
   const epochs = withPrecision(o.precision ?? 'fp32', () => finetuneLoop(model, trainSeqs, tok.padId, p, {
     loss: (x, rows) => model.loss(model.forward(x).logits,
       labels instanceof Int32Array ? Int32Array.from(rows, (r) => labels[r]!) : Float32Array.from(rows, (r) => labels[r]!)),
     ...(evalData ? {
       evaluate: () => scoreModel(model, evalSeqs, evalData, tok.padId, p.eval_batch_size),
       main: train.labels ? 'accuracy' : 'pearson',
-      onBest: (r: EpochReport) => {
-        best = r;
-        saveBestEpoch(o, model, r, { ...p, ...o.read, precision: o.precision ?? 'fp32' });
-      },
+      onBest: (r: EpochReport) => saveBestEpoch(o, model, r, args),
     } : {}),
     onStep: o.onStep,
     onEpoch: o.onEpoch,
+    onStart: o.onStart,
+    checkpoints: runCheckpoints(o, p, { ...o.read, precision: o.precision ?? 'fp32' }),
   }));
   // Without an evaluation set there is no best epoch to pick: the last one is kept.
-  if (!evalData) {
-    best = epochs.at(-1)!;
-    saveBestEpoch(o, model, best, { ...p, ...o.read, precision: o.precision ?? 'fp32' });
-  }
-  return { epochs, best: best!, labels: train.labels };
+  const best = keptEpoch(epochs, evalData !== null);
+  if (!evalData) saveBestEpoch(o, model, best, args);
+  return { epochs, best, labels: train.labels };
 }
 
 /** Evaluate a fine-tuned directory on labelled data; the metrics fit the head (classification or regression). */

@@ -9,7 +9,9 @@ import { loadForQuestionAnswering, type QuestionAnswerer } from '../../models/ta
 import { BertTokenizer } from '../../text/tokenizer.js';
 import { tokenizerForModel } from '../../text/fit.js';
 import { readSquad, type SquadExample } from '../readers/squad.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type EpochReport, type FinetuneParams, type FinetuneRunOptions } from '../finetune_loop.js';
+import {
+  FINETUNE_DEFAULTS, finetuneLoop, keptEpoch, runCheckpoints, type EpochReport, type FinetuneParams, type FinetuneRunOptions,
+} from '../finetune_loop.js';
 import { saveBestEpoch } from '../save_best.js';
 import { evaluateSquad, type SquadMetrics } from '../metrics.js';
 import { qaFeatures, type QaFeature } from './features.js';
@@ -103,7 +105,6 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
   const evalFeatures = await qaFeatures(tok, evalSet, po);
   const starts = Int32Array.from(features, (f) => f.startPosition), ends = Int32Array.from(features, (f) => f.endPosition);
   let predictions = new Map<string, string>();
-  let best: EpochReport | null = null;
   const epochs = withPrecision(o.precision ?? 'fp32', () => finetuneLoop(model, features, tok.padId, p, {
     loss: (x, rows) => {
       const out = model.forward(x);
@@ -116,14 +117,13 @@ export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult
       return { exact_match: m.exact_match, f1: m.f1 };
     },
     main: 'f1',
-    onBest: (r) => {
-      best = r;
-      saveBestEpoch(o, model, r, { ...p, precision: o.precision ?? 'fp32' }, { 'predictions.json': Object.fromEntries(predictions) });
-    },
+    onBest: (r) => saveBestEpoch(o, model, r, { ...p, precision: o.precision ?? 'fp32' }, { 'predictions.json': Object.fromEntries(predictions) }),
     onStep: o.onStep,
     onEpoch: o.onEpoch,
+    onStart: o.onStart,
+    checkpoints: runCheckpoints(o, p, { precision: o.precision ?? 'fp32' }),
   }));
-  return { epochs, best: best!, trainFeatures: features.length, evalQuestions: evalSet.length };
+  return { epochs, best: keptEpoch(epochs, true), trainFeatures: features.length, evalQuestions: evalSet.length };
 }
 
 /** EM / F1 (percent) of a fine-tuned directory on a SQuAD v1.1 file, with the answers it gave. */
