@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { bertConfig, distilBertConfig, readModelConfig } from '../src/io/config.js';
 import { BertForMaskedLM } from '../src/models/bert.js';
 import { DistilBertForMaskedLM } from '../src/models/distilbert.js';
+import { encoderSpecs } from '../src/models/encoder.js';
+import { DISTILBERT } from '../src/models/family.js';
 import { loadMaskedLM } from '../src/models/pretrained.js';
 import { noGrad } from '../src/tensor/tensor.js';
 import { assertClose, FIXTURES, fixture, int32 } from './helpers.js';
@@ -48,7 +50,7 @@ test('MLM head on selected positions equals the same rows of the full projection
 
 test('parameter counts at base size are exact', () => {
   const distil = new DistilBertForMaskedLM(distilBertConfig());
-  const encoder = DistilBertForMaskedLM.encoderSpecs(distilBertConfig()).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  const encoder = encoderSpecs(DISTILBERT, DISTILBERT.dims(distilBertConfig())).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
   assert.equal(encoder, 66_362_880);
   assert.equal(distil.numParameters(), 66_985_530);
   const bert = BertForMaskedLM.specs(bertConfig(), true)

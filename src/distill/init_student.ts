@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import { copyTokenizerFiles } from '../io/atomic.js';
 import { tokenizerFile, tokenizerForModel } from '../text/fit.js';
 import { distilBertConfig, type BertConfig, type DistilBertConfig } from '../io/config.js';
-import { BERT_UNTIED_DECODER, BertForMaskedLM } from '../models/bert.js';
-import { DISTILBERT_UNTIED_PROJECTOR, DistilBertForMaskedLM } from '../models/distilbert.js';
+import { BertForMaskedLM } from '../models/bert.js';
+import { DistilBertForMaskedLM } from '../models/distilbert.js';
+import { BERT, DISTILBERT, embeddingsPrefix, layerPrefix, type LayerNames } from '../models/family.js';
 import { loadMaskedLM, saveDistilBert } from '../models/pretrained.js';
-import { BERT_LAYER, DISTILBERT_LAYER, type LayerNames } from '../models/transformer.js';
 
 /**
  * Half the teacher's layers: every other layer from the first in the lower half, every other layer
@@ -51,24 +51,26 @@ export function initStudentFrom(teacher: BertForMaskedLM, layers: number[]): { s
   if (layers.length === 0) throw new Error('--layers: give at least one teacher layer');
   const config = studentConfigFor(teacher.config, layers);
   const student = new DistilBertForMaskedLM(config);
+  const [se, te] = [embeddingsPrefix(DISTILBERT), embeddingsPrefix(BERT)];
   const map: Array<[string, string]> = [
-    ['distilbert.embeddings.word_embeddings.weight', 'bert.embeddings.word_embeddings.weight'],
-    ['distilbert.embeddings.position_embeddings.weight', 'bert.embeddings.position_embeddings.weight'],
-    ['distilbert.embeddings.LayerNorm.weight', 'bert.embeddings.LayerNorm.weight'],
-    ['distilbert.embeddings.LayerNorm.bias', 'bert.embeddings.LayerNorm.bias'],
+    [`${se}word_embeddings.weight`, `${te}word_embeddings.weight`],
+    [`${se}position_embeddings.weight`, `${te}position_embeddings.weight`],
+    [`${se}LayerNorm.weight`, `${te}LayerNorm.weight`],
+    [`${se}LayerNorm.bias`, `${te}LayerNorm.bias`],
   ];
   layers.forEach((t, s) => {
-    for (const role of Object.keys(DISTILBERT_LAYER) as Array<keyof LayerNames>)
+    for (const role of Object.keys(DISTILBERT.layer) as Array<keyof LayerNames>)
       for (const kind of ['weight', 'bias'])
-        map.push([`distilbert.transformer.layer.${s}.${DISTILBERT_LAYER[role]}.${kind}`, `bert.encoder.layer.${t}.${BERT_LAYER[role]}.${kind}`]);
+        map.push([`${layerPrefix(DISTILBERT, s)}${DISTILBERT.layer[role]}.${kind}`, `${layerPrefix(BERT, t)}${BERT.layer[role]}.${kind}`]);
   });
+  const [sh, th] = [DISTILBERT.mlmHead, BERT.mlmHead];
   for (const kind of ['weight', 'bias']) {
-    map.push([`vocab_transform.${kind}`, `cls.predictions.transform.dense.${kind}`]);
-    map.push([`vocab_layer_norm.${kind}`, `cls.predictions.transform.LayerNorm.${kind}`]);
+    map.push([`${sh.dense}.${kind}`, `${th.dense}.${kind}`]);
+    map.push([`${sh.layerNorm}.${kind}`, `${th.layerNorm}.${kind}`]);
   }
-  map.push(['vocab_projector.bias', 'cls.predictions.bias']);
+  map.push([sh.bias, th.bias]);
   // An untied teacher decoder becomes the student's own projector weight (the student stays untied).
-  if (!teacher.config.tie_word_embeddings) map.push([`${DISTILBERT_UNTIED_PROJECTOR}.weight`, `${BERT_UNTIED_DECODER}.weight`]);
+  if (!teacher.config.tie_word_embeddings) map.push([`${sh.untiedDecoder}.weight`, `${th.untiedDecoder}.weight`]);
   for (const [s, t] of map) student.params.view(s).set(teacher.params.view(t));
   student.params.touch();
   const missing = student.params.names().filter((n) => !map.some(([s]) => s === n));

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { atomicWriteFile } from '../io/atomic.js';
 import { readModelConfig } from '../io/config.js';
 import { readSafetensors, type SafeFile } from '../io/safetensors.js';
+import { familyOf, type LayerNames, type ModelFamily } from '../models/family.js';
 import { GraphBuilder, Ops, type Dim, type OnnxPrecision } from './onnx_graph.js';
 
 /** transformers.js pipeline names; each picks the graph outputs. */
@@ -54,14 +55,9 @@ export function taskOfArchitecture(arch: string): OnnxTask | undefined {
   return undefined;
 }
 
-/**
- * HF module names of one encoder layer. The same maps live in src/models/transformer.ts; they are
- * repeated here so exporting needs neither the native addon nor the model classes.
- */
-interface LayerNames { q: string; k: string; v: string; o: string; ln1: string; ffn1: string; ffn2: string; ln2: string }
-
-/** What differs between the two encoders; everything else is the same graph. */
+/** What differs between the two encoders (the family descriptor's view of config.json); everything else is the same graph. */
 interface Encoder {
+  family: ModelFamily<unknown>;
   base: 'bert' | 'distilbert';
   hidden: number;
   heads: number;
@@ -76,32 +72,12 @@ interface Encoder {
 
 function encoderOf(dir: string): { enc: Encoder; raw: Record<string, unknown> } {
   const c = readModelConfig(dir);
-  const tiedDecoder = c.raw.tie_word_embeddings !== false;
-  if (c.kind === 'bert') {
-    const k = c.config;
-    return {
-      raw: c.raw,
-      enc: {
-        base: 'bert', hidden: k.hidden_size, heads: k.num_attention_heads, layers: k.num_hidden_layers, eps: k.layer_norm_eps,
-        tokenTypes: true, tiedDecoder, layer: (i) => `encoder.layer.${i}.`,
-        names: {
-          q: 'attention.self.query', k: 'attention.self.key', v: 'attention.self.value', o: 'attention.output.dense',
-          ln1: 'attention.output.LayerNorm', ffn1: 'intermediate.dense', ffn2: 'output.dense', ln2: 'output.LayerNorm',
-        },
-      },
-    };
-  }
-  const k = c.config;
+  const { family: f, ...d } = familyOf(c);
   return {
     raw: c.raw,
     enc: {
-      // DistilBERT hard-codes LayerNorm eps 1e-12 (modeling_distilbert.py), it is no config key.
-      base: 'distilbert', hidden: k.dim, heads: k.n_heads, layers: k.n_layers, eps: 1e-12, tokenTypes: false, tiedDecoder,
-      layer: (i) => `transformer.layer.${i}.`,
-      names: {
-        q: 'attention.q_lin', k: 'attention.k_lin', v: 'attention.v_lin', o: 'attention.out_lin',
-        ln1: 'sa_layer_norm', ffn1: 'ffn.lin1', ffn2: 'ffn.lin2', ln2: 'output_layer_norm',
-      },
+      family: f, base: f.kind, hidden: d.hidden, heads: d.heads, layers: d.layers, eps: d.eps, tokenTypes: d.typeVocab > 0,
+      tiedDecoder: d.tiedDecoder, layer: (i) => `${f.layerList}${i}.`, names: f.layer,
     },
   };
 }
@@ -223,9 +199,9 @@ function head(c: Ctx, task: OnnxTask, h: string, wordTable: string): void {
       return;
     case 'fill-mask': {
       // MLM transform (dense -> GELU -> LayerNorm), then the decoder tied to the word embeddings + bias.
-      const [dense, ln, bias] = bert
-        ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', w.has('cls.predictions.bias') ? 'cls.predictions.bias' : 'cls.predictions.decoder.bias']
-        : ['vocab_transform', 'vocab_layer_norm', 'vocab_projector.bias'];
+      const m = enc.family.mlmHead;
+      // Older BERT checkpoints keep the bias under the decoder (cls.predictions.decoder.bias).
+      const [dense, ln, bias] = [m.dense, m.layerNorm, w.has(m.bias) ? m.bias : `${m.untiedDecoder}.bias`];
       const t = layerNorm(c, c.ops.gelu(linear(c, h, dense), `${dense}.gelu`), ln); // (B, T, C)
       const b = w.get(bias);
       const V = b.shape[0]!;
@@ -236,9 +212,8 @@ function head(c: Ctx, task: OnnxTask, h: string, wordTable: string): void {
         logits = g.node('Add', [g.node('MatMul', [t, decoderT], 'decoder/matmul'), c.ops.param(bias, b.data, b.shape)], 'decoder/out');
       } else {
         // Untied, or int8: the decoder gets its own (quantized) copy, as the embedding Gather stays fp32.
-        const decoder = enc.tiedDecoder ? w.get('embeddings.word_embeddings.weight', true)
-          : w.get(bert ? 'cls.predictions.decoder.weight' : 'vocab_projector.weight'); // [V, C]
-        logits = c.ops.linear(t, decoder.data, decoder.shape, b.data, bert ? 'cls.predictions.decoder' : 'vocab_projector');
+        const decoder = enc.tiedDecoder ? w.get('embeddings.word_embeddings.weight', true) : w.get(`${m.untiedDecoder}.weight`); // [V, C]
+        logits = c.ops.linear(t, decoder.data, decoder.shape, b.data, m.untiedDecoder);
       }
       g.output(logits, 'logits', [B, T, V]);
       return;

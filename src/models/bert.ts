@@ -4,11 +4,10 @@ import { gatherRows, linear, tanh } from '../tensor/ops.js';
 import type { BertConfig } from '../io/config.js';
 import type { ParamSpec } from '../tensor/param_store.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Module, embeddingSpec, layerNormSpecs, linearSpecs } from './module.js';
-import {
-  BERT_LAYER, embeddingsForward, headsKept, layerForward, layerSpecs, mlmHeadForward, type LayerDims,
-} from './transformer.js';
-
+import { encoderForward, encoderSpecs, layerDims, mlmHeadSpecs, mlmLogits } from './encoder.js';
+import { BERT, type EncoderDims } from './family.js';
+import { Module, linearSpecs } from './module.js';
+import type { LayerDims } from './transformer.js';
 
 export interface EncoderInput {
   /** Token ids (B*T), row-major. */
@@ -37,69 +36,34 @@ export interface MaskedLMOutput {
   pooled?: Tensor;
 }
 
-export const BERT_PREFIX = 'bert.';
-/** The MLM decoder, whose own `.weight` exists when tie_word_embeddings is false (HF key). */
-export const BERT_UNTIED_DECODER = 'cls.predictions.decoder';
-
 export class BertForMaskedLM extends Module {
+  readonly dims: EncoderDims;
   readonly layerDims: LayerDims;
 
   constructor(readonly config: BertConfig, readonly withPooler = false) {
     super(BertForMaskedLM.specs(config, withPooler));
-    this.layerDims = {
-      hidden: config.hidden_size, heads: config.num_attention_heads, ffn: config.intermediate_size,
-      eps: config.layer_norm_eps, hiddenDropout: config.hidden_dropout_prob,
-      attentionDropout: config.attention_probs_dropout_prob, attnOutputDropout: true, initStd: config.initializer_range,
-    };
+    this.dims = BERT.dims(config);
+    this.layerDims = layerDims(BERT, this.dims);
   }
 
   static specs(c: BertConfig, withPooler: boolean): ParamSpec[] {
-    const C = c.hidden_size, std = c.initializer_range;
-    const dims = { hidden: C, heads: c.num_attention_heads, ffn: c.intermediate_size, initStd: std } as LayerDims;
-    const specs: ParamSpec[] = [
-      embeddingSpec('bert.embeddings.word_embeddings', c.vocab_size, C, std),
-      embeddingSpec('bert.embeddings.position_embeddings', c.max_position_embeddings, C, std),
-      embeddingSpec('bert.embeddings.token_type_embeddings', c.type_vocab_size, C, std),
-      ...layerNormSpecs('bert.embeddings.LayerNorm', C),
+    const d = BERT.dims(c);
+    return [
+      ...encoderSpecs(BERT, d),
+      ...(withPooler ? linearSpecs('bert.pooler.dense', d.hidden, d.hidden, d.initStd) : []),
+      ...mlmHeadSpecs(BERT, d),
     ];
-    for (let i = 0; i < c.num_hidden_layers; i++)
-      specs.push(...layerSpecs(`bert.encoder.layer.${i}.`, BERT_LAYER, dims, headsKept(c.pruned_heads, i, c.num_attention_heads)));
-    if (withPooler) specs.push(...linearSpecs('bert.pooler.dense', C, C, std));
-    specs.push(
-      ...linearSpecs('cls.predictions.transform.dense', C, C, std),
-      ...layerNormSpecs('cls.predictions.transform.LayerNorm', C),
-      // An untied decoder (tie_word_embeddings false) is a matrix of its own; tied, it is the word embeddings.
-      ...(c.tie_word_embeddings ? [] : [embeddingSpec(BERT_UNTIED_DECODER, c.vocab_size, C, std)]),
-      { name: 'cls.predictions.bias', shape: [c.vocab_size], init: { kind: 'const', value: 0 }, noDecay: true },
-    );
-    return specs;
-  }
-
-  /** Embeddings -> (B, T, C): word + position + token type -> LayerNorm -> dropout. */
-  embed(x: EncoderInput): Tensor {
-    const c = this.config;
-    return embeddingsForward(this, x.inputIds, x.tokenTypeIds ?? null, x.batch, x.seqLen,
-      { prefix: 'bert.embeddings.', tokenTypes: true },
-      { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: c.layer_norm_eps, dropout: c.hidden_dropout_prob });
   }
 
   /** The encoder alone: all hidden states. */
   encode(x: EncoderInput): Tensor[] {
-    const states = [this.embed(x)];
-    for (let i = 0; i < this.config.num_hidden_layers; i++)
-      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims,
-        x.headMask?.[i]));
-    return states;
+    return encoderForward(this, BERT, this.dims, this.layerDims, x);
   }
 
   forward(x: EncoderInput): MaskedLMOutput {
     const hiddenStates = this.encode(x);
     const h = hiddenStates[hiddenStates.length - 1]!;
-    const logits = mlmHeadForward(this, h, x.mlmPositions ?? null, {
-      dense: 'cls.predictions.transform.dense', layerNorm: 'cls.predictions.transform.LayerNorm',
-      decoderWeight: this.config.tie_word_embeddings ? 'bert.embeddings.word_embeddings.weight' : `${BERT_UNTIED_DECODER}.weight`,
-      decoderBias: 'cls.predictions.bias',
-    }, this.config.layer_norm_eps);
+    const logits = mlmLogits(this, BERT, this.dims, h, x.mlmPositions ?? null);
     const out: MaskedLMOutput = {
       hiddenStates,
       logits: x.mlmPositions ? logits : logits.view([x.batch, x.seqLen, this.config.vocab_size]),

@@ -1,17 +1,18 @@
 // Sequence-classification heads with Hugging Face names and semantics (docs/method.md §2; modeling_distilbert.py
 // DistilBertForSequenceClassification, modeling_bert.py BertForSequenceClassification), and the two
 // encoder bases every task head builds on (qa.ts too). Encoder (`distilbert.*` / `bert.*`) and head
-// live in one flat ParamStore, so a fine-tuned model is one Hugging Face checkpoint. The encoder runs
-// through the shared embeddingsForward / layerForward of transformer.ts.
+// live in one flat ParamStore, so a fine-tuned model is one Hugging Face checkpoint. The encoder is
+// the family's (encoder.ts over family.ts), as in the masked-LM models.
 // Legend: B batch, T sequence, C hidden (dim / hidden_size), L num_labels.
 import type { BertConfig, DistilBertConfig } from '../io/config.js';
 import { crossEntropy, gatherRows, linear, mseSum, relu, tanh, weightedSum } from '../tensor/ops.js';
 import type { ParamSpec } from '../tensor/param_store.js';
 import { Tensor } from '../tensor/tensor.js';
-import { BERT_PREFIX, BertForMaskedLM, type EncoderInput } from './bert.js';
-import { DISTILBERT_LN_EPS, DistilBertForMaskedLM } from './distilbert.js';
+import type { EncoderInput } from './bert.js';
+import { encoderForward, encoderSpecs, layerDims } from './encoder.js';
+import { BERT, DISTILBERT, type EncoderDims } from './family.js';
 import { Module, linearSpecs } from './module.js';
-import { BERT_LAYER, DISTILBERT_LAYER, drop, embeddingsForward, layerForward, type LayerDims } from './transformer.js';
+import { drop, type LayerDims } from './transformer.js';
 
 /** HF `problem_type`; multi_label_classification (BCE) is not implemented. */
 export type ProblemType = 'single_label_classification' | 'regression';
@@ -64,55 +65,39 @@ const lin = (m: Module, x: Tensor, name: string): Tensor => linear(x, m.p(`${nam
 /** A DistilBERT encoder (`distilbert.*`, as DistilBertForMaskedLM) under a task head. */
 export abstract class DistilBertTaskModel extends Module {
   abstract readonly architecture: string;
+  readonly dims: EncoderDims;
   readonly layerDims: LayerDims;
   /** Parameters the loader found no weights for and left at their initialisation (HF's "newly initialized" warning). */
   newlyInitialized: string[] = [];
 
   constructor(readonly config: DistilBertConfig, head: ParamSpec[]) {
-    super([...DistilBertForMaskedLM.encoderSpecs(config), ...head]);
-    this.layerDims = {
-      hidden: config.dim, heads: config.n_heads, ffn: config.hidden_dim, eps: DISTILBERT_LN_EPS,
-      hiddenDropout: config.dropout, attentionDropout: config.attention_dropout, attnOutputDropout: false,
-      initStd: config.initializer_range,
-    };
+    super([...encoderSpecs(DISTILBERT, DISTILBERT.dims(config)), ...head]);
+    this.dims = DISTILBERT.dims(config);
+    this.layerDims = layerDims(DISTILBERT, this.dims);
   }
 
   /** Every hidden state, each (B, T, C); token types are ignored (DistilBERT has none). */
   encode(x: EncoderInput): Tensor[] {
-    const c = this.config;
-    const states = [embeddingsForward(this, x.inputIds, null, x.batch, x.seqLen, { prefix: 'distilbert.embeddings.', tokenTypes: false },
-      { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: DISTILBERT_LN_EPS, dropout: c.dropout })];
-    for (let i = 0; i < c.n_layers; i++)
-      states.push(layerForward(this, states[i]!, x.attentionMask, `distilbert.transformer.layer.${i}.`, DISTILBERT_LAYER,
-        this.layerDims, x.headMask?.[i]));
-    return states;
+    return encoderForward(this, DISTILBERT, this.dims, this.layerDims, x);
   }
 }
 
 /** A BERT encoder (`bert.*`, as BertForMaskedLM, optionally with `bert.pooler.dense`) under a task head. */
 export abstract class BertTaskModel extends Module {
   abstract readonly architecture: string;
+  readonly dims: EncoderDims;
   readonly layerDims: LayerDims;
   newlyInitialized: string[] = [];
 
   constructor(readonly config: BertConfig, readonly withPooler: boolean, head: ParamSpec[]) {
-    super([...BertForMaskedLM.specs(config, withPooler).filter((s) => s.name.startsWith(BERT_PREFIX)), ...head]);
-    this.layerDims = {
-      hidden: config.hidden_size, heads: config.num_attention_heads, ffn: config.intermediate_size,
-      eps: config.layer_norm_eps, hiddenDropout: config.hidden_dropout_prob,
-      attentionDropout: config.attention_probs_dropout_prob, attnOutputDropout: true, initStd: config.initializer_range,
-    };
+    const d = BERT.dims(config);
+    super([...encoderSpecs(BERT, d), ...(withPooler ? linearSpecs('bert.pooler.dense', d.hidden, d.hidden, d.initStd) : []), ...head]);
+    this.dims = d;
+    this.layerDims = layerDims(BERT, d);
   }
 
   encode(x: EncoderInput): Tensor[] {
-    const c = this.config;
-    const states = [embeddingsForward(this, x.inputIds, x.tokenTypeIds ?? null, x.batch, x.seqLen,
-      { prefix: 'bert.embeddings.', tokenTypes: true },
-      { maxPositions: c.max_position_embeddings, padId: c.pad_token_id, eps: c.layer_norm_eps, dropout: c.hidden_dropout_prob })];
-    for (let i = 0; i < c.num_hidden_layers; i++)
-      states.push(layerForward(this, states[i]!, x.attentionMask, `bert.encoder.layer.${i}.`, BERT_LAYER, this.layerDims,
-        x.headMask?.[i]));
-    return states;
+    return encoderForward(this, BERT, this.dims, this.layerDims, x);
   }
 }
 

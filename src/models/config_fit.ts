@@ -4,33 +4,23 @@
 // allocation with a message naming no file. The weights file's tensor shapes are the ground truth.
 import type { BertConfig, DistilBertConfig } from '../io/config.js';
 import type { SafeFile } from '../io/safetensors.js';
+import { familyOf } from './family.js';
 
 type Sized = { kind: 'bert'; config: BertConfig } | { kind: 'distilbert'; config: DistilBertConfig };
 
 /** The sizes that set a model's allocation, with the key and row of the tensor that shows each. */
 function expectations(c: Sized): { base: string; layerPart: string; tensors: Array<[string, number[], string]>; layers: [string, number] } {
-  if (c.kind === 'bert') {
-    const k = c.config;
-    return {
-      base: 'bert.', layerPart: 'encoder.layer.',
-      tensors: [
-        ['embeddings.word_embeddings.weight', [k.vocab_size, k.hidden_size], 'vocab_size, hidden_size'],
-        ['embeddings.position_embeddings.weight', [k.max_position_embeddings, k.hidden_size], 'max_position_embeddings, hidden_size'],
-        ['embeddings.token_type_embeddings.weight', [k.type_vocab_size, k.hidden_size], 'type_vocab_size, hidden_size'],
-        ['encoder.layer.0.intermediate.dense.weight', [k.intermediate_size, k.hidden_size], 'intermediate_size, hidden_size'],
-      ],
-      layers: ['num_hidden_layers', k.num_hidden_layers],
-    };
-  }
-  const k = c.config;
+  const { family: f, ...d } = familyOf(c);
+  const k = f.keys, e = 'embeddings.';
   return {
-    base: 'distilbert.', layerPart: 'transformer.layer.',
+    base: f.base, layerPart: f.layerList,
     tensors: [
-      ['embeddings.word_embeddings.weight', [k.vocab_size, k.dim], 'vocab_size, dim'],
-      ['embeddings.position_embeddings.weight', [k.max_position_embeddings, k.dim], 'max_position_embeddings, dim'],
-      ['transformer.layer.0.ffn.lin1.weight', [k.hidden_dim, k.dim], 'hidden_dim, dim'],
+      [`${e}word_embeddings.weight`, [d.vocab, d.hidden], `vocab_size, ${k.hidden}`],
+      [`${e}position_embeddings.weight`, [d.maxPositions, d.hidden], `max_position_embeddings, ${k.hidden}`],
+      ...(d.typeVocab > 0 ? [[`${e}token_type_embeddings.weight`, [d.typeVocab, d.hidden], `type_vocab_size, ${k.hidden}`] as [string, number[], string]] : []),
+      [`${f.layerList}0.${f.layer.ffn1}.weight`, [d.ffn, d.hidden], `${k.ffn}, ${k.hidden}`],
     ],
-    layers: ['n_layers', k.n_layers],
+    layers: [k.layers, d.layers],
   };
 }
 

@@ -1,6 +1,6 @@
 // The post-LN transformer layer shared by BERT and DistilBERT (docs/method.md §2), and the MLM head.
-// The two models compute the same thing under different checkpoint names; `LayerNames` maps the
-// roles to each model's Hugging Face keys. A layer may keep fewer heads than the config's count after
+// The two models compute the same thing under different checkpoint names; `LayerNames` (family.ts)
+// maps the roles to each model's Hugging Face keys. A layer may keep fewer heads than the config's count after
 // head pruning (src/prune/): its q/k/v weights are (H' * D, C) and its output weight (C, H' * D).
 // Legend: B batch, T sequence, C hidden, F FFN size, V vocab, D head size, H' heads the layer keeps.
 import type { PrunedHeads } from '../io/config.js';
@@ -10,21 +10,8 @@ import { addLayerNorm, ffn, linearGelu } from '../tensor/fused.js';
 import { headMask as maskHeads } from '../tensor/head_mask.js';
 import { add, attention, dropout, gatherRows, layerNorm, linear } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { LayerNames } from './family.js';
 import { layerNormSpecs, linearSpecs, type Module } from './module.js';
-
-export interface LayerNames {
-  q: string; k: string; v: string; o: string; ln1: string; ffn1: string; ffn2: string; ln2: string;
-}
-
-export const BERT_LAYER: LayerNames = {
-  q: 'attention.self.query', k: 'attention.self.key', v: 'attention.self.value', o: 'attention.output.dense',
-  ln1: 'attention.output.LayerNorm', ffn1: 'intermediate.dense', ffn2: 'output.dense', ln2: 'output.LayerNorm',
-};
-
-export const DISTILBERT_LAYER: LayerNames = {
-  q: 'attention.q_lin', k: 'attention.k_lin', v: 'attention.v_lin', o: 'attention.out_lin',
-  ln1: 'sa_layer_norm', ffn1: 'ffn.lin1', ffn2: 'ffn.lin2', ln2: 'output_layer_norm',
-};
 
 export interface LayerDims {
   hidden: number;

@@ -11,7 +11,8 @@ import { BertForSequenceClassification, DistilBertForSequenceClassification } fr
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { BertForQuestionAnswering, DistilBertForQuestionAnswering } from '../models/qa.js';
 import type { TaskModel } from '../models/task_pretrained.js';
-import { BERT_LAYER, DISTILBERT_LAYER, headsKept, type LayerNames } from '../models/transformer.js';
+import { BERT, DISTILBERT, layerPrefix, type LayerNames } from '../models/family.js';
+import { headsKept } from '../models/transformer.js';
 
 export type PrunableModel = BertForMaskedLM | DistilBertForMaskedLM | TaskModel;
 
@@ -31,11 +32,9 @@ export interface EncoderLayout {
 
 export function encoderLayout(model: PrunableModel): EncoderLayout {
   const c = model.config;
-  if ('dim' in c)
-    return { layers: c.n_layers, heads: c.n_heads, headSize: c.dim / c.n_heads, names: DISTILBERT_LAYER,
-      prefix: (i) => `distilbert.transformer.layer.${i}.`, pruned: c.pruned_heads };
-  return { layers: c.num_hidden_layers, heads: c.num_attention_heads, headSize: c.hidden_size / c.num_attention_heads,
-    names: BERT_LAYER, prefix: (i) => `bert.encoder.layer.${i}.`, pruned: c.pruned_heads };
+  const f = 'dim' in c ? DISTILBERT : BERT;
+  const d = 'dim' in c ? DISTILBERT.dims(c) : BERT.dims(c);
+  return { layers: d.layers, heads: d.heads, headSize: d.hidden / d.heads, names: f.layer, prefix: (i) => layerPrefix(f, i), pruned: d.prunedHeads };
 }
 
 /** H' of every layer. */
