@@ -3,17 +3,17 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { intFlag, intListFlag, seedFlag } from './flags.js';
 import { crossValidate } from '../tasks/classification/crossval.js';
-import { FINETUNE_DEFAULTS, type FinetuneParams } from '../tasks/finetune_loop.js';
+import { FINETUNE_SCHEMA } from '../tasks/finetune_loop.js';
+import { omit } from '../train/schema.js';
 import type { Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { Progress } from './progress.js';
-import { columnFlags, FINETUNE_CHECKS, readOptions } from './tasks.js';
+import { columnFlags, readOptions } from './tasks.js';
 
 const pct = (x: number): string => (100 * x).toFixed(2);
 
 /** Cross-validation writes no checkpoints: fine-tuning's options without theirs. */
-const CROSSVAL_DEFAULTS = Object.fromEntries(Object.entries(FINETUNE_DEFAULTS)
-  .filter(([k]) => k !== 'checkpoint_interval' && k !== 'keep_checkpoints')) as Omit<FinetuneParams, 'checkpoint_interval' | 'keep_checkpoints'>;
+const CROSSVAL_SCHEMA = omit(FINETUNE_SCHEMA, 'checkpoint_interval', 'keep_checkpoints');
 
 export function registerCrossval(program: Command): void {
   addParamFlags(columnFlags(program
@@ -26,9 +26,9 @@ export function registerCrossval(program: Command): void {
     .option('--seeds <list>', 'training seeds, comma-separated; every fold runs once per seed', intListFlag('--seeds', 0, 2 ** 32 - 1), [42])
     .option('--fold-seed <n>', 'seed of the fold assignment (the same for every training seed)', seedFlag('--fold-seed'), 56)
     .option('--out <file>', 'write every fold\'s metrics and the summary as JSON here')
-    .addOption(precisionOption('train'))), CROSSVAL_DEFAULTS)
+    .addOption(precisionOption('train'))), CROSSVAL_SCHEMA)
     .action(async function (this: Command, o: Record<string, unknown>) {
-      const params = paramsFromFlags(CROSSVAL_DEFAULTS, FINETUNE_CHECKS, o, this);
+      const params = paramsFromFlags(CROSSVAL_SCHEMA, o, this);
       let bar: Progress | null = null;
       let label = '';
       const r = await crossValidate({

@@ -1,39 +1,11 @@
-// Training options as CLI flags: every key of the params object becomes `--kebab-case` with a one-line
-// doc and its default; a JSON file given with --options-file supplies values too (flags win). Unknown
-// keys in the file are errors (mergeParams).
+// Option schemas (train/schema.ts) as CLI flags: every key becomes `--kebab-case` with its doc and
+// default; a JSON file given with --options-file supplies values too (flags win). Unknown keys and
+// bad values are errors naming the file or the flag (resolveOptions).
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parsePrecision, PRECISIONS, TRAIN_PRECISIONS, type Precision } from '../tensor/precision.js';
-import { mergeParams } from '../train/params.js';
+import { resolveOptions, type OptionLayer, type OptionSpec, type Schema } from '../train/schema.js';
 import { numberFlag } from './flags.js';
-
-export const OPTION_DOCS: Record<string, string> = {
-  batch_size: 'sequences per micro-batch',
-  gradient_accumulation_steps: 'micro-batches per optimizer step',
-  n_epoch: 'passes over the data',
-  max_steps: 'stop after this many optimizer steps (0: run n_epoch epochs)',
-  learning_rate: 'peak learning rate of AdamW',
-  warmup_prop: 'share of optimizer steps with linear warmup (then linear decay to 0)',
-  adam_epsilon: 'AdamW epsilon',
-  weight_decay: 'AdamW weight decay (not on biases and LayerNorm weights)',
-  max_grad_norm: 'clip the global gradient norm to this value',
-  seed: 'seed of data order, masking and dropout',
-  log_interval: 'append a metrics.jsonl line every this many optimizer steps',
-  checkpoint_interval: 'checkpoint every this many optimizer steps (0: per epoch only)',
-  keep_checkpoints: 'checkpoints kept on disk',
-  group_by_size: 'batch sequences of similar length (bins of 4 tokens)',
-  alpha_ce: 'weight of the soft-target KL loss L_ce',
-  alpha_mlm: 'weight of the masked-LM loss L_mlm',
-  alpha_cos: 'weight of the hidden-state cosine loss L_cos',
-  alpha_mse: 'weight of the logit MSE loss L_mse',
-  temperature: 'softmax temperature of L_ce',
-  restrict_ce_to_mask: 'compute L_ce on the MLM targets only (default: every token)',
-  mlm_mask_prop: 'share of tokens chosen as MLM targets',
-  word_mask: 'share of targets replaced by [MASK]',
-  word_keep: 'share of targets kept unchanged',
-  word_rand: 'share of targets replaced by a random token',
-  mlm_smoothing: 'target sampling weight count^-mlm_smoothing (rarer tokens more often)',
-};
 
 /**
  * `--precision` for a training command (fp32 | bf16 mixed precision) or an inference command
@@ -56,10 +28,11 @@ export function precisionOption(use: 'train' | 'infer'): Option {
 const flag = (key: string): string => `--${key.replace(/_/g, '-')}`;
 
 
-/** Register one flag per key of `defaults` (booleans as --x / --no-x), without commander defaults. */
-export function addParamFlags(cmd: Command, defaults: object): Command {
-  for (const [key, def] of Object.entries(defaults)) {
-    const doc = `${OPTION_DOCS[key] ?? key} (default: ${JSON.stringify(def)})`;
+/** Register one flag per key of the schema (booleans as --x / --no-x), without commander defaults. */
+export function addParamFlags<P>(cmd: Command, schema: Schema<P>): Command {
+  for (const [key, spec] of Object.entries(schema) as Array<[string, OptionSpec<unknown>]>) {
+    const def = spec.default;
+    const doc = `${spec.doc} (default: ${JSON.stringify(def)})`;
     if (typeof def === 'boolean') {
       cmd.option(flag(key), doc);
       cmd.option(`--no-${key.replace(/_/g, '-')}`, `turn ${flag(key)} off`);
@@ -71,9 +44,8 @@ export function addParamFlags(cmd: Command, defaults: object): Command {
 const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** defaults <- --options-file <- explicit flags, validated. */
-export function paramsFromFlags<P extends object>(defaults: P, checks: Record<keyof P, (v: unknown) => string | null>,
-  opts: Record<string, unknown>, cmd: Command): P {
-  const layers: Array<{ source: string; values: Record<string, unknown>; name?: (key: string) => string }> = [];
+export function paramsFromFlags<P>(schema: Schema<P>, opts: Record<string, unknown>, cmd: Command): P {
+  const layers: OptionLayer[] = [];
   const file = opts.optionsFile;
   if (typeof file === 'string') {
     let values: unknown;
@@ -87,10 +59,10 @@ export function paramsFromFlags<P extends object>(defaults: P, checks: Record<ke
     layers.push({ source: file, values: values as Record<string, unknown> });
   }
   const flags: Record<string, unknown> = {};
-  for (const key of Object.keys(defaults)) {
+  for (const key of Object.keys(schema)) {
     const name = camel(key);
     if (cmd.getOptionValueSource(name) === 'cli') flags[key] = opts[name];
   }
   layers.push({ source: 'command line', values: flags, name: flag });
-  return mergeParams(defaults, checks, layers);
+  return resolveOptions(schema, layers);
 }

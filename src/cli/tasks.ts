@@ -5,35 +5,14 @@ import type { Command } from 'commander';
 import { benchSpeed } from '../infer/bench_speed.js';
 import type { Task } from '../infer/pipeline.js';
 import { predictFile } from '../infer/predict_file.js';
-import { isNumber } from '../train/params.js';
 import { evaluate, finetune } from '../tasks/classification/finetune.js';
-import { FINETUNE_DEFAULTS, type FinetuneParams, type FinetuneRunOptions } from '../tasks/finetune_loop.js';
-import { QA_FINETUNE_DEFAULTS, evaluateQa, finetuneQa, type QaFinetuneParams } from '../tasks/qa/finetune.js';
+import { FINETUNE_SCHEMA, type FinetuneRunOptions } from '../tasks/finetune_loop.js';
+import { QA_FINETUNE_SCHEMA, evaluateQa, finetuneQa } from '../tasks/qa/finetune.js';
 import { projectRoot } from '../io/paths.js';
 import { intFlag } from './flags.js';
-import { OPTION_DOCS, addParamFlags, paramsFromFlags, precisionOption } from './options.js';
+import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
 import { withPrecision, type Precision } from '../tensor/precision.js';
 import { Progress } from './progress.js';
-
-export const FINETUNE_CHECKS = {
-  learning_rate: isNumber(0, 1), batch_size: isNumber(1, 1e6, true), eval_batch_size: isNumber(1, 1e6, true),
-  n_epoch: isNumber(1, 1e4, true), max_length: isNumber(4, 1e5, true), warmup_prop: isNumber(0, 1), weight_decay: isNumber(0, 1),
-  max_grad_norm: isNumber(0), seed: isNumber(0, 2 ** 32 - 1, true), checkpoint_interval: isNumber(0, 1e12, true),
-  keep_checkpoints: isNumber(1, 1e6, true),
-} satisfies Record<keyof FinetuneParams, unknown>;
-
-const QA_CHECKS = {
-  ...FINETUNE_CHECKS, doc_stride: isNumber(0, 1e5, true), max_query_length: isNumber(1, 1e5, true),
-  n_best_size: isNumber(1, 1e4, true), max_answer_length: isNumber(1, 1e5, true),
-} satisfies Record<keyof QaFinetuneParams, unknown>;
-
-// One-line docs of the flags only finetune-qa has (options.ts documents the shared ones).
-Object.assign(OPTION_DOCS, {
-  doc_stride: 'context tokens shared by consecutive windows of a long context',
-  max_query_length: 'question tokens kept',
-  n_best_size: 'start and end candidates per window when picking an answer',
-  max_answer_length: 'longest answer in tokens',
-});
 
 export function readOptions(o: Record<string, unknown>) {
   return {
@@ -96,9 +75,9 @@ export function registerTaskCommands(program: Command): void {
     .option('--eval <file>', 'evaluation examples, scored after every epoch to keep the best one (without it, the last epoch is kept)')
     .requiredOption('--out <dir>', 'the best epoch (or the last, without --eval) as a Hugging Face directory, with checkpoints/')
     .option('--resume [checkpoint]', RESUME_DOC)
-    .addOption(precisionOption('train'))), FINETUNE_DEFAULTS)
+    .addOption(precisionOption('train'))), FINETUNE_SCHEMA)
     .action(async function (this: Command, o: Record<string, unknown>) {
-      const params = paramsFromFlags(FINETUNE_DEFAULTS, FINETUNE_CHECKS, o, this);
+      const params = paramsFromFlags(FINETUNE_SCHEMA, o, this);
       const r = await finetune({
         model: o.model as string, train: o.train as string, eval: o.eval as string | undefined, out: o.out as string,
         read: readOptions(o), params, precision: o.precision as Precision, ...progressHooks('finetune', 4), ...resumeOptions(o),
@@ -114,9 +93,9 @@ export function registerTaskCommands(program: Command): void {
     .requiredOption('--eval <file>', 'evaluation questions (SQuAD v1.1 JSON, e.g. dev-v1.1.json); required')
     .requiredOption('--out <dir>', 'the best epoch (by F1) as a Hugging Face directory, with checkpoints/')
     .option('--resume [checkpoint]', RESUME_DOC)
-    .addOption(precisionOption('train')), QA_FINETUNE_DEFAULTS)
+    .addOption(precisionOption('train')), QA_FINETUNE_SCHEMA)
     .action(async function (this: Command, o: Record<string, unknown>) {
-      const params = paramsFromFlags(QA_FINETUNE_DEFAULTS, QA_CHECKS, o, this);
+      const params = paramsFromFlags(QA_FINETUNE_SCHEMA, o, this);
       const r = await finetuneQa({
         model: o.model as string, train: o.train as string, eval: o.eval as string, out: o.out as string, params,
         precision: o.precision as Precision, ...progressHooks('finetune-qa', 2), ...resumeOptions(o),

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { intFlag, seedFlag } from './flags.js';
-import { DISTILL_CHECKS, DISTILL_DEFAULTS } from '../distill/distiller.js';
+import { DISTILL_SCHEMA } from '../distill/distiller.js';
 import { initStudent } from '../distill/init_student.js';
 import { evaluateMlm } from '../distill/eval_mlm.js';
-import { distill, pretrain, PRETRAIN_DEFAULTS, type RunOptions } from '../distill/run.js';
+import { distill, pretrain, PRETRAIN_SCHEMA, type RunOptions } from '../distill/run.js';
 import { openDataset } from '../data/dataset.js';
 import { loadMaskedLM } from '../models/pretrained.js';
-import { isNumber, TRAIN_CHECKS } from '../train/params.js';
 import { DEFAULT_PASS_TOKENS } from '../train/trainer.js';
 import { withPrecision, type Precision } from '../tensor/precision.js';
 import { addParamFlags, paramsFromFlags, precisionOption } from './options.js';
@@ -85,10 +84,10 @@ export function registerTrainCommands(program: Command): void {
       .requiredOption('--out <dir>', 'output: the final student, checkpoints/ and metrics.jsonl')
       .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
       .addOption(precisionOption('train')),
-    DISTILL_DEFAULTS,
+    DISTILL_SCHEMA,
   );
   addRunFlags(distillCmd).action(function (this: Command, o: Record<string, unknown>) {
-    const params = paramsFromFlags(DISTILL_DEFAULTS, DISTILL_CHECKS, o, this);
+    const params = paramsFromFlags(DISTILL_SCHEMA, o, this);
     const out = o.out as string;
     distill({
       teacher: o.teacher as string, student: o.student as string, data: o.data as string, out, params,
@@ -97,10 +96,6 @@ export function registerTrainCommands(program: Command): void {
     console.log(`DistilBertForMaskedLM written to ${out} (metrics: ${join(out, 'metrics.jsonl')})`);
   });
 
-  const PRETRAIN_CHECKS = {
-    ...TRAIN_CHECKS, mlm_mask_prop: isNumber(0, 1), word_mask: isNumber(0, 1), word_keep: isNumber(0, 1), word_rand: isNumber(0, 1),
-    mlm_smoothing: isNumber(0, 10),
-  };
   const pretrainCmd = addParamFlags(
     program
       .command('pretrain')
@@ -111,10 +106,10 @@ export function registerTrainCommands(program: Command): void {
       .option('--tokenizer <dir>', 'tokenizer files to ship with the teacher')
       .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
       .addOption(precisionOption('train')),
-    PRETRAIN_DEFAULTS,
+    PRETRAIN_SCHEMA,
   );
   addRunFlags(pretrainCmd).action(function (this: Command, o: Record<string, unknown>) {
-    const params = paramsFromFlags(PRETRAIN_DEFAULTS, PRETRAIN_CHECKS, o, this);
+    const params = paramsFromFlags(PRETRAIN_SCHEMA, o, this);
     const t = pretrain({
       config: o.config as string, data: o.data as string, out: o.out as string, tokenizer: o.tokenizer as string | undefined,
       params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...runFlags(o),

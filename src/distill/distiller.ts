@@ -5,22 +5,18 @@ import type { BertForMaskedLM } from '../models/bert.js';
 import type { DistilBertForMaskedLM } from '../models/distilbert.js';
 import type { Module } from '../models/module.js';
 import { loadWeightsInto, saveDistilBert } from '../models/pretrained.js';
-import { isBool, isNumber, TRAIN_CHECKS, TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
+import { TRAIN_SCHEMA, type TrainParams } from '../train/params.js';
+import { defaultsOf, type Schema } from '../train/schema.js';
 import { Trainer, type StepLosses, type TrainingData } from '../train/trainer.js';
-import { DEFAULT_MASKING, type LossCounts, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../train/masking.js';
-import { DEFAULT_TRIPLE_LOSS, tripleLoss, type TripleLossConfig } from './triple_loss.js';
+import { MASKING_SCHEMA, type LossCounts, type MaskedBatch, type MaskingConfig, type SpecialIds } from '../train/masking.js';
+import { TRIPLE_LOSS_SCHEMA, tripleLoss, type TripleLossConfig } from './triple_loss.js';
 
 export type DistillParams = TrainParams & TripleLossConfig & MaskingConfig;
 
-export const DISTILL_DEFAULTS: DistillParams = { ...TRAIN_DEFAULTS, ...DEFAULT_TRIPLE_LOSS, ...DEFAULT_MASKING };
+/** Every option of `distil distill`: training, triple loss and masking. */
+export const DISTILL_SCHEMA: Schema<DistillParams> = { ...TRAIN_SCHEMA, ...TRIPLE_LOSS_SCHEMA, ...MASKING_SCHEMA };
 
-export const DISTILL_CHECKS = {
-  ...TRAIN_CHECKS,
-  alpha_ce: isNumber(0), alpha_mlm: isNumber(0), alpha_cos: isNumber(0), alpha_mse: isNumber(0),
-  temperature: isNumber(1e-6), restrict_ce_to_mask: isBool,
-  mlm_mask_prop: isNumber(0, 1), word_mask: isNumber(0, 1), word_keep: isNumber(0, 1), word_rand: isNumber(0, 1),
-  mlm_smoothing: isNumber(0, 10),
-};
+export const DISTILL_DEFAULTS: DistillParams = defaultsOf(DISTILL_SCHEMA);
 
 export class Distiller extends Trainer {
   constructor(

@@ -11,13 +11,14 @@ import { loadMaskedLM } from '../models/pretrained.js';
 import { tooLong } from '../models/transformer.js';
 import { checkTokenizerFits, tokenizerFile } from '../text/fit.js';
 import { BertTokenizer } from '../text/tokenizer.js';
-import { TRAIN_DEFAULTS, type TrainParams } from '../train/params.js';
+import { TRAIN_SCHEMA, type TrainParams } from '../train/params.js';
+import { defaultsOf, resolveParams, withDefaults, type Schema } from '../train/schema.js';
 import { MlmPretrainer } from '../train/pretrainer.js';
 import { parsePrecision, TRAIN_PRECISIONS, withPrecision, type Precision } from '../tensor/precision.js';
 import type { StepLog, Trainer, TrainingData } from '../train/trainer.js';
-import { DISTILL_DEFAULTS, Distiller, type DistillParams } from './distiller.js';
+import { DISTILL_SCHEMA, Distiller, type DistillParams } from './distiller.js';
 import { evaluateMlm } from './eval_mlm.js';
-import { DEFAULT_MASKING, type MaskingConfig } from '../train/masking.js';
+import { MASKING_SCHEMA, type MaskingConfig } from '../train/masking.js';
 
 export interface RunOptions {
   /** Continue from the newest checkpoint in `out` (true) or from a checkpoint directory. */
@@ -91,7 +92,7 @@ export interface DistillOptions extends RunOptions {
 
 /** Distil `teacher` into `student` on prepared `data`; writes a DistilBertForMaskedLM directory to `out`. */
 export function distill(o: DistillOptions): Distiller {
-  const params: DistillParams = { ...DISTILL_DEFAULTS, ...o.params };
+  const params: DistillParams = resolveParams(DISTILL_SCHEMA, o.params);
   const teacher = loadMaskedLM(o.teacher);
   const student = loadMaskedLM(o.student);
   if (!(teacher instanceof BertForMaskedLM)) throw new Error(`${o.teacher}: the teacher must be a BERT (model_type "bert")`);
@@ -118,10 +119,11 @@ export type PretrainParams = TrainParams & MaskingConfig;
  * one micro-batch a step, and MLM targets sampled uniformly as in BERT (mlm_smoothing 0; the
  * distiller's 0.7 favours rare tokens, docs/method.md §5).
  */
-export const PRETRAIN_DEFAULTS: PretrainParams = {
-  ...TRAIN_DEFAULTS, learning_rate: 1e-4, warmup_prop: 0.01, weight_decay: 0.01, gradient_accumulation_steps: 1, ...DEFAULT_MASKING,
-  mlm_smoothing: 0,
-};
+export const PRETRAIN_SCHEMA: Schema<PretrainParams> = withDefaults<PretrainParams>({ ...TRAIN_SCHEMA, ...MASKING_SCHEMA }, {
+  learning_rate: 1e-4, warmup_prop: 0.01, weight_decay: 0.01, gradient_accumulation_steps: 1, mlm_smoothing: 0,
+});
+
+export const PRETRAIN_DEFAULTS: PretrainParams = defaultsOf(PRETRAIN_SCHEMA);
 
 export interface PretrainOptions extends RunOptions {
   /** tiny | mini | small | base, or a BERT config.json / model directory. */
@@ -151,7 +153,7 @@ export function modelSize(spec: string, vocabSize: number, maxLen: number): Bert
 
 /** Pretrain a BERT teacher from scratch on prepared `data`; writes a BertForMaskedLM directory to `out`. */
 export function pretrain(o: PretrainOptions): MlmPretrainer {
-  const params: PretrainParams = { ...PRETRAIN_DEFAULTS, ...o.params };
+  const params: PretrainParams = resolveParams(PRETRAIN_SCHEMA, o.params);
   const ds = openDataset(o.data);
   const config = modelSize(o.config, ds.meta.vocab_size, ds.meta.max_len);
   const bert = new BertForMaskedLM(config);

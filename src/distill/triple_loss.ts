@@ -10,6 +10,7 @@ import type { DistilBertForMaskedLM } from '../models/distilbert.js';
 import { cosineEmbedding, crossEntropy, gatherRows, klDivTemperature, mseSum, weightedSum } from '../tensor/ops.js';
 import { noGrad, type Tensor } from '../tensor/tensor.js';
 import { lossCounts, type LossCounts } from '../train/masking.js';
+import { defaultsOf, isBool, isNumber, option, type Schema } from '../train/schema.js';
 
 export interface TripleLossConfig {
   alpha_ce: number;
@@ -21,9 +22,17 @@ export interface TripleLossConfig {
   restrict_ce_to_mask: boolean;
 }
 
-export const DEFAULT_TRIPLE_LOSS: TripleLossConfig = {
-  alpha_ce: 5.0, alpha_mlm: 2.0, alpha_cos: 1.0, alpha_mse: 0.0, temperature: 2.0, restrict_ce_to_mask: false,
+/** The triple-loss options (the reference's defaults). */
+export const TRIPLE_LOSS_SCHEMA: Schema<TripleLossConfig> = {
+  alpha_ce: option(5.0, isNumber(0), 'weight of the soft-target KL loss L_ce'),
+  alpha_mlm: option(2.0, isNumber(0), 'weight of the masked-LM loss L_mlm'),
+  alpha_cos: option(1.0, isNumber(0), 'weight of the hidden-state cosine loss L_cos'),
+  alpha_mse: option(0.0, isNumber(0), 'weight of the logit MSE loss L_mse'),
+  temperature: option(2.0, isNumber(1e-6), 'softmax temperature of L_ce'),
+  restrict_ce_to_mask: option(false, isBool, 'compute L_ce on the MLM targets only (default: every token)'),
 };
+
+export const DEFAULT_TRIPLE_LOSS: TripleLossConfig = defaultsOf(TRIPLE_LOSS_SCHEMA);
 
 export interface MlmBatch {
   /** Input ids after masking (B*T). */

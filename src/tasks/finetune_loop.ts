@@ -11,6 +11,7 @@ import { deriveSeed, Rng } from '../data/rng.js';
 import { learningRate, warmupSteps } from '../train/schedule.js';
 import { padSequences, type Sequence } from '../data/padding.js';
 import { native } from '../tensor/native.js';
+import { defaultsOf, isNumber, option, type Schema } from '../train/schema.js';
 import { Interrupted } from '../train/trainer.js';
 import type { TaskModel } from '../models/task_pretrained.js';
 import { FinetuneCheckpoints, type CheckpointOptions, type LoopState } from './checkpoints.js';
@@ -35,10 +36,22 @@ export interface FinetuneParams {
 /** Parameters that may change between a run and its resume (they do not change what is computed). */
 export const RESUMABLE_CHANGES: readonly string[] = ['checkpoint_interval', 'keep_checkpoints', 'eval_batch_size'];
 
-export const FINETUNE_DEFAULTS: FinetuneParams = {
-  learning_rate: 5e-5, batch_size: 32, eval_batch_size: 64, n_epoch: 3, max_length: 128, warmup_prop: 0.1,
-  weight_decay: 0.01, max_grad_norm: 1.0, seed: 42, checkpoint_interval: 500, keep_checkpoints: 1,
+/** The fine-tuning options (HF Trainer's defaults where the reference is silent). */
+export const FINETUNE_SCHEMA: Schema<FinetuneParams> = {
+  learning_rate: option(5e-5, isNumber(0, 1), 'peak learning rate of AdamW'),
+  batch_size: option(32, isNumber(1, 1e6, true), 'examples per optimizer step'),
+  eval_batch_size: option(64, isNumber(1, 1e6, true), 'examples per forward pass when evaluating'),
+  n_epoch: option(3, isNumber(1, 1e4, true), 'passes over the training examples'),
+  max_length: option(128, isNumber(4, 1e5, true), 'tokens per example, [CLS] and [SEP] included (longer ones are cut)'),
+  warmup_prop: option(0.1, isNumber(0, 1), 'share of optimizer steps with linear warmup (then linear decay to 0)'),
+  weight_decay: option(0.01, isNumber(0, 1), 'AdamW weight decay (not on biases and LayerNorm weights)'),
+  max_grad_norm: option(1.0, isNumber(0), 'clip the global gradient norm to this value'),
+  seed: option(42, isNumber(0, 2 ** 32 - 1, true), 'seed of the head initialisation, data order and dropout'),
+  checkpoint_interval: option(500, isNumber(0, 1e12, true), 'checkpoint every this many optimizer steps (0: per epoch only)'),
+  keep_checkpoints: option(1, isNumber(1, 1e6, true), 'checkpoints kept on disk'),
 };
+
+export const FINETUNE_DEFAULTS: FinetuneParams = defaultsOf(FINETUNE_SCHEMA);
 
 export interface EpochReport {
   epoch: number;

@@ -2,6 +2,7 @@
 // Legend: B batch, T padded length.
 import type { SpecialIds } from '../data/format.js';
 import type { Rng } from '../data/rng.js';
+import { defaultsOf, isNumber, option, type Schema } from './schema.js';
 
 export type { SpecialIds };
 
@@ -16,9 +17,16 @@ export interface MaskingConfig {
   mlm_smoothing: number;
 }
 
-export const DEFAULT_MASKING: MaskingConfig = {
-  mlm_mask_prop: 0.15, word_mask: 0.8, word_keep: 0.1, word_rand: 0.1, mlm_smoothing: 0.7,
+/** The masking options (the reference distiller's defaults). */
+export const MASKING_SCHEMA: Schema<MaskingConfig> = {
+  mlm_mask_prop: option(0.15, isNumber(0, 1), 'share of tokens chosen as MLM targets'),
+  word_mask: option(0.8, isNumber(0, 1), 'share of targets replaced by [MASK]'),
+  word_keep: option(0.1, isNumber(0, 1), 'share of targets kept unchanged'),
+  word_rand: option(0.1, isNumber(0, 1), 'share of targets replaced by a random token'),
+  mlm_smoothing: option(0.7, isNumber(0, 10), 'target sampling weight count^-mlm_smoothing (rarer tokens more often)'),
 };
+
+export const DEFAULT_MASKING: MaskingConfig = defaultsOf(MASKING_SCHEMA);
 
 /** Per-id sampling weights; special tokens (and padding) get weight 0 (train.py `token_probs`). */
 export function tokenWeights(counts: Float64Array, smoothing: number, special: SpecialIds): Float64Array {

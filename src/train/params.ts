@@ -1,5 +1,6 @@
-// Training options with the reference defaults (docs/method.md §7; train.py), read from flags and/or a JSON
-// config file. Unknown keys and wrong types are errors that name the key (nanoGPT configurator).
+// Training options with the reference defaults (docs/method.md §7; train.py), as an option schema
+// (schema.ts): read from flags, an options file or a library call's params, each checked.
+import { defaultsOf, isBool, isNumber, option, type Schema } from './schema.js';
 
 export interface TrainParams {
   /** Sequences per micro-batch (reference: 5 per GPU). */
@@ -26,44 +27,22 @@ export interface TrainParams {
   group_by_size: boolean;
 }
 
-export const TRAIN_DEFAULTS: TrainParams = {
-  batch_size: 5, gradient_accumulation_steps: 50, n_epoch: 3, max_steps: 0, learning_rate: 5e-4, warmup_prop: 0.05,
-  adam_epsilon: 1e-6, weight_decay: 0.0, max_grad_norm: 5.0, seed: 56, log_interval: 1, checkpoint_interval: 500,
-  keep_checkpoints: 3, group_by_size: true,
+/** The training options: default (the reference's), check and doc of each. */
+export const TRAIN_SCHEMA: Schema<TrainParams> = {
+  batch_size: option(5, isNumber(1, 1e6, true), 'sequences per micro-batch'),
+  gradient_accumulation_steps: option(50, isNumber(1, 1e6, true), 'micro-batches per optimizer step'),
+  n_epoch: option(3, isNumber(1, 1e6, true), 'passes over the data'),
+  max_steps: option(0, isNumber(0, 1e12, true), 'stop after this many optimizer steps (0: run n_epoch epochs)'),
+  learning_rate: option(5e-4, isNumber(0, 1), 'peak learning rate of AdamW'),
+  warmup_prop: option(0.05, isNumber(0, 1), 'share of optimizer steps with linear warmup (then linear decay to 0)'),
+  adam_epsilon: option(1e-6, isNumber(0, 1), 'AdamW epsilon'),
+  weight_decay: option(0.0, isNumber(0, 1), 'AdamW weight decay (not on biases and LayerNorm weights)'),
+  max_grad_norm: option(5.0, isNumber(0), 'clip the global gradient norm to this value'),
+  seed: option(56, isNumber(0, 2 ** 32 - 1, true), 'seed of data order, masking and dropout'),
+  log_interval: option(1, isNumber(1, 1e9, true), 'append a metrics.jsonl line every this many optimizer steps'),
+  checkpoint_interval: option(500, isNumber(0, 1e12, true), 'checkpoint every this many optimizer steps (0: per epoch only)'),
+  keep_checkpoints: option(3, isNumber(1, 1e6, true), 'checkpoints kept on disk'),
+  group_by_size: option(true, isBool, 'batch sequences of similar length (bins of 4 tokens)'),
 };
 
-type Checker = (v: unknown) => string | null;
-
-export const isNumber = (min: number, max = Infinity, integer = false): Checker => (v) =>
-  typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))
-    ? `must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}]`
-    : null;
-export const isBool: Checker = (v) => (typeof v === 'boolean' ? null : 'must be true or false');
-
-export const TRAIN_CHECKS: Record<keyof TrainParams, Checker> = {
-  batch_size: isNumber(1, 1e6, true), gradient_accumulation_steps: isNumber(1, 1e6, true), n_epoch: isNumber(1, 1e6, true),
-  max_steps: isNumber(0, 1e12, true), learning_rate: isNumber(0, 1), warmup_prop: isNumber(0, 1),
-  adam_epsilon: isNumber(0, 1), weight_decay: isNumber(0, 1), max_grad_norm: isNumber(0), seed: isNumber(0, 2 ** 32 - 1, true),
-  log_interval: isNumber(1, 1e9, true), checkpoint_interval: isNumber(0, 1e12, true), keep_checkpoints: isNumber(1, 1e6, true),
-  group_by_size: isBool,
-};
-
-/**
- * defaults <- config file values <- explicit flags, each key checked. `source` names where the
- * values came from in errors (the config file path, or "--flags").
- */
-export function mergeParams<P extends object>(defaults: P, checks: Record<keyof P, Checker>,
-  layers: Array<{ source: string; values: Record<string, unknown>; name?: (key: string) => string }>): P {
-  const out = { ...defaults } as Record<string, unknown>;
-  const allowed = Object.keys(checks);
-  for (const { source, values, name = (k: string) => `option "${k}"` } of layers)
-    for (const [k, v] of Object.entries(values)) {
-      if (v === undefined) continue;
-      const check = (checks as Record<string, Checker>)[k];
-      if (!check) throw new Error(`${source}: unknown option "${k}"; known options: ${allowed.join(', ')}`);
-      const why = check(v);
-      if (why) throw new Error(`${source}: ${name(k)} ${why}, got ${JSON.stringify(v)}`);
-      out[k] = v;
-    }
-  return out as P;
-}
+export const TRAIN_DEFAULTS: TrainParams = defaultsOf(TRAIN_SCHEMA);

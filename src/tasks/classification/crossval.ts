@@ -12,7 +12,8 @@ import { Rng } from '../../data/rng.js';
 import { encodeLabels, labelIndex, sortLabels } from '../readers/labels.js';
 import { readExamples, type LabelledData, type ReadOptions } from '../readers/table.js';
 import { checkMaxLength, encodeData, scoreModel } from './finetune.js';
-import { FINETUNE_DEFAULTS, finetuneLoop, type FinetuneParams } from '../finetune_loop.js';
+import { FINETUNE_SCHEMA, finetuneLoop, type FinetuneParams } from '../finetune_loop.js';
+import { resolveParams } from '../../train/schema.js';
 
 export interface CrossValOptions {
   /** The model to fine-tune (a Hugging Face BERT/DistilBERT directory), fresh for every fold. */
@@ -94,7 +95,7 @@ async function pool(files: readonly string[], read: ReadOptions): Promise<Labell
 }
 
 export async function crossValidate(o: CrossValOptions): Promise<CrossValResult> {
-  const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
+  const p: FinetuneParams = resolveParams(FINETUNE_SCHEMA, o.params);
   if (!Number.isInteger(o.folds) || o.folds < 2) throw new Error(`--folds must be an integer >= 2, got ${o.folds}`);
   if (o.seeds.length === 0) throw new Error('--seeds needs at least one seed');
   const all = await pool(o.data, o.read ?? {});

@@ -2,6 +2,7 @@
 // sequence-classification (or regression) head on labelled CSV/TSV/JSONL data, evaluate it, and keep
 // the best epoch as a Hugging Face directory with the tokenizer files.
 import { withPrecision } from '../../tensor/precision.js';
+import { resolveParams } from '../../train/schema.js';
 import { mapBatches, type Sequence } from '../../data/padding.js';
 import { loadForSequenceClassification, type SequenceClassifier } from '../../models/task_pretrained.js';
 import { BertTokenizer } from '../../text/tokenizer.js';
@@ -10,7 +11,7 @@ import { encodeLabels, labelIndex } from '../readers/labels.js';
 import { readExamples, type LabelledData, type ReadOptions } from '../readers/table.js';
 import { encodePairs } from './encode.js';
 import {
-  FINETUNE_DEFAULTS, finetuneLoop, keptEpoch, runCheckpoints, type EpochReport, type FinetuneParams, type FinetuneRunOptions,
+  FINETUNE_SCHEMA, finetuneLoop, keptEpoch, runCheckpoints, type EpochReport, type FinetuneParams, type FinetuneRunOptions,
 } from '../finetune_loop.js';
 import { saveBestEpoch } from '../save_best.js';
 import { evaluateClassification, evaluateRegression } from '../metrics.js';
@@ -62,7 +63,7 @@ export interface FinetuneResult {
 
 
 export async function finetune(o: FinetuneOptions): Promise<FinetuneResult> {
-  const p: FinetuneParams = { ...FINETUNE_DEFAULTS, ...o.params };
+  const p: FinetuneParams = resolveParams(FINETUNE_SCHEMA, o.params);
   const train = await readExamples(o.train, o.read);
   const evalData = o.eval ? await readExamples(o.eval, { ...o.read, task: train.labels ? 'classification' : 'regression' }) : null;
   if (o.eval && train.labels && evalData?.labels) {

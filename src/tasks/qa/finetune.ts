@@ -3,6 +3,7 @@
 // best epoch as a Hugging Face directory with the tokenizer files (transformers run_qa.py's recipe:
 // 384-token windows, stride 128, lr 3e-5, batch 12, 2 epochs).
 import { withPrecision } from '../../tensor/precision.js';
+import { defaultsOf, isNumber, option, resolveParams, withDefaults, type Schema } from '../../train/schema.js';
 import { mapBatches } from '../../data/padding.js';
 import { questionAnsweringLoss } from '../../models/qa.js';
 import { loadForQuestionAnswering, type QuestionAnswerer } from '../../models/task_pretrained.js';
@@ -10,7 +11,7 @@ import { BertTokenizer } from '../../text/tokenizer.js';
 import { tokenizerForModel } from '../../text/fit.js';
 import { readSquad, type SquadExample } from '../readers/squad.js';
 import {
-  FINETUNE_DEFAULTS, finetuneLoop, keptEpoch, runCheckpoints, type EpochReport, type FinetuneParams, type FinetuneRunOptions,
+  FINETUNE_SCHEMA, finetuneLoop, keptEpoch, runCheckpoints, type EpochReport, type FinetuneParams, type FinetuneRunOptions,
 } from '../finetune_loop.js';
 import { saveBestEpoch } from '../save_best.js';
 import { evaluateSquad, type SquadMetrics } from '../metrics.js';
@@ -29,10 +30,15 @@ export interface QaFinetuneParams extends FinetuneParams {
 }
 
 /** run_qa.py's README recipe for SQuAD v1.1 (max_length here is its max_seq_length). */
-export const QA_FINETUNE_DEFAULTS: QaFinetuneParams = {
-  ...FINETUNE_DEFAULTS, learning_rate: 3e-5, batch_size: 12, n_epoch: 2, max_length: 384,
-  doc_stride: 128, max_query_length: 64, n_best_size: 20, max_answer_length: 30,
+export const QA_FINETUNE_SCHEMA: Schema<QaFinetuneParams> = {
+  ...withDefaults<FinetuneParams>(FINETUNE_SCHEMA, { learning_rate: 3e-5, batch_size: 12, n_epoch: 2, max_length: 384 }),
+  doc_stride: option(128, isNumber(0, 1e5, true), 'context tokens shared by consecutive windows of a long context'),
+  max_query_length: option(64, isNumber(1, 1e5, true), 'question tokens kept'),
+  n_best_size: option(20, isNumber(1, 1e4, true), 'start and end candidates per window when picking an answer'),
+  max_answer_length: option(30, isNumber(1, 1e5, true), 'longest answer in tokens'),
 };
+
+export const QA_FINETUNE_DEFAULTS: QaFinetuneParams = defaultsOf(QA_FINETUNE_SCHEMA);
 
 /** Start and end logits of each feature (its own length, padding dropped), batched with dynamic padding. */
 export function qaLogits(model: QuestionAnswerer, features: readonly QaFeature[], padId: number, batchSize: number): FeatureLogits[] {
@@ -95,7 +101,7 @@ function predictOptions(p: QaFinetuneParams): QaPredictOptions {
  * F1 in `out` (model, tokenizer, eval_results.json, predictions.json, finetune_args.json).
  */
 export async function finetuneQa(o: QaFinetuneOptions): Promise<QaFinetuneResult> {
-  const p: QaFinetuneParams = { ...QA_FINETUNE_DEFAULTS, ...o.params };
+  const p: QaFinetuneParams = resolveParams(QA_FINETUNE_SCHEMA, o.params);
   const train = readSquad(o.train).examples, evalSet = readSquad(o.eval).examples;
   if (evalSet.length === 0) throw new Error(`${o.eval}: no questions to evaluate`);
   const model = loadForQuestionAnswering(o.model, { seed: p.seed });
