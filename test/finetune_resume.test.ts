@@ -78,6 +78,11 @@ test('finetune: SIGTERM, SIGINT and SIGKILL mid-run, then --resume, end with the
   assert.equal(again.status, 0, again.stderr);
   assert.match(again.stdout, /resumed from .*step-00000100 at step 100/);
   assert.ok(readFileSync(join(cut, 'model.safetensors')).equals(readFileSync(join(straight, 'model.safetensors'))));
+  // Without --resume a run starts over: the earlier run's checkpoints go, and none of them is resumed later.
+  const fresh = run(args(cut).map((a, i, all) => (all[i - 1] === '--n-epoch' ? '1' : a)));
+  assert.equal(fresh.status, 0, fresh.stderr);
+  assert.match(fresh.stderr, /removed 2 checkpoint\(s\) of an earlier run in .*checkpoints \(pass --resume to continue a run instead\)/);
+  assert.deepEqual(listCheckpoints(cut).map((c) => c.slice(-13)), ['step-00000049', 'step-00000050']);
 });
 
 test('finetune-qa: SIGTERM writes a checkpoint and --resume ends where an uninterrupted run does', async () => {

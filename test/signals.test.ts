@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { native } from '../src/tensor/native.js';
 import { listCheckpoints } from '../src/train/checkpoint.js';
 import { defaultTokenizerDir } from '../src/text/default_vocab.js';
 import { cli, ROOT } from './helpers.js';
@@ -66,3 +67,18 @@ test('SIGTERM and SIGINT stop training after the current step with a checkpoint;
 function spawnStatus(args: string[]): number | null {
   return spawnSync(process.execPath, [main, ...args], { env: ONE_THREAD, stdio: 'ignore' }).status;
 }
+
+test('unwatchSignals forgets a received signal and restores the handlers a run replaced', async () => {
+  native.watchSignals();
+  process.kill(process.pid, 'SIGTERM');
+  assert.equal(native.pendingSignal(), 15, 'recorded, not delivered to Node');
+  native.unwatchSignals();
+  assert.equal(native.pendingSignal(), 0);
+  // Node's own handling is back: a listener hears the next SIGTERM.
+  let heard = false;
+  process.once('SIGTERM', () => { heard = true; });
+  process.kill(process.pid, 'SIGTERM');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(heard);
+  assert.equal(native.pendingSignal(), 0);
+});

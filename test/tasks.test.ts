@@ -38,6 +38,9 @@ test('CSV: RFC 4180 quoting (commas, doubled quotes, newlines), CRLF, BOM, blank
   assert.deepEqual(d.labels, ['neg', 'pos']);
   // Records remember the line they start on, across quoted newlines.
   assert.deepEqual(parseCsv('a\n"x\ny"\nz').map((r) => r.line), [1, 2, 4]);
+  // A CRLF or a stray CR inside a field moves no later record's line.
+  assert.deepEqual(parseCsv('a\r\n"x\r\ny"\r\nz\r\nw').map((r) => r.line), [1, 2, 4, 5]);
+  assert.throws(() => parseExamples('sentence\tlabel\nc\rd\t1\nf\n', 'cr.tsv'), /cr\.tsv:3: 1 field\(s\) where the header has 2/);
   assert.deepEqual(parseCsv('"",b\n,\n').map((r) => r.fields), [['', 'b'], ['', '']]);
 });
 

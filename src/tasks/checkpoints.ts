@@ -5,14 +5,14 @@
 // and dropout are derived from the seed and the step (finetune_loop.ts), so a resumed run takes the
 // same steps as one that never stopped.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { loadStateDict } from '../io/state_dict.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { saveTaskModel, type TaskModel } from '../models/task_pretrained.js';
 import type { AdamW } from '../train/adamw.js';
 import {
-  checkpointProblem, checkpointsDir, loadOptimizer, newestUsableCheckpoint, readTrainerState, removeStaleTemporaries, saveCheckpoint,
+  checkpointProblem, checkpointsDir, listCheckpoints, loadOptimizer, newestUsableCheckpoint, readTrainerState, removeStaleTemporaries, saveCheckpoint,
   type TrainerState,
 } from '../train/checkpoint.js';
 import type { EpochReport } from './finetune_loop.js';
@@ -47,26 +47,35 @@ export interface CheckpointOptions {
   warn?: (line: string) => void;
 }
 
-/** Size and SHA-256 of the training file: a resume on edited data is refused. */
+/** Size and SHA-256 of the training file (read 1 MiB at a time): a resume on edited data is refused. */
 function dataIdentity(file: string): Record<string, unknown> {
-  return { file: basename(file), bytes: statSync(file).size, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
+  const hash = createHash('sha256'), buf = Buffer.allocUnsafe(1 << 20), fd = openSync(file, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return { file: basename(file), bytes: statSync(file).size, sha256: hash.digest('hex') };
 }
 
 /**
- * A checkpoints directory caught between the two renames of saving the best epoch (io/atomic.ts
- * carries OUT/checkpoints into the new OUT) is moved back, so no checkpoint is lost to a kill there.
+ * Finish a save of the best epoch that a kill interrupted after io/atomic.ts carried OUT/checkpoints
+ * into the new directory (OUT.tmp-PID): the new directory was complete by then, so it becomes OUT
+ * when OUT is gone, else its checkpoints go back; the temporary is then removed.
  */
 function recoverCarried(out: string, warn: (line: string) => void): void {
-  if (existsSync(checkpointsDir(out))) return;
   const parent = dirname(out), prefix = `${basename(out)}.tmp-`;
-  if (!existsSync(parent)) return;
-  for (const n of readdirSync(parent).filter((x) => x.startsWith(prefix)).sort()) {
-    const carried = join(parent, n, 'checkpoints');
-    if (existsSync(carried)) {
-      renameSync(carried, checkpointsDir(out));
-      warn(`moved ${carried} back to ${checkpointsDir(out)} (a run was stopped while saving its best epoch)`);
-      return;
+  if (existsSync(checkpointsDir(out)) || !existsSync(parent)) return;
+  for (const n of readdirSync(parent).filter((x) => x.startsWith(prefix))) {
+    const tmp = join(parent, n);
+    if (!existsSync(join(tmp, 'checkpoints'))) continue;
+    if (!existsSync(out)) renameSync(tmp, out);
+    else {
+      renameSync(join(tmp, 'checkpoints'), checkpointsDir(out));
+      rmSync(tmp, { recursive: true, force: true });
     }
+    warn(`recovered ${checkpointsDir(out)} from ${tmp} (a run was stopped while saving its best epoch)`);
+    return;
   }
 }
 
@@ -85,9 +94,18 @@ export class FinetuneCheckpoints {
   /** The state to continue from: a checkpoint's when resuming, else the start of training. */
   start(): LoopState {
     const fresh: LoopState = { step: 0, epoch: 0, batchInEpoch: 0, lossSum: 0, best: -Infinity, reports: [] };
+    if (this.o.resume) recoverCarried(this.o.out, this.warn);
     for (const p of removeStaleTemporaries(this.o.out)) this.warn(`removed ${p}, left by an interrupted run`);
-    if (!this.o.resume) return fresh;
-    recoverCarried(this.o.out, this.warn);
+    if (!this.o.resume) {
+      // A fresh run replaces OUT (its best epoch does at the first save); an earlier run's
+      // checkpoints would otherwise outrank this run's by step and be resumed by mistake.
+      const old = listCheckpoints(this.o.out);
+      if (old.length > 0) {
+        rmSync(checkpointsDir(this.o.out), { recursive: true, force: true });
+        this.warn(`removed ${old.length} checkpoint(s) of an earlier run in ${checkpointsDir(this.o.out)} (pass --resume to continue a run instead)`);
+      }
+      return fresh;
+    }
     let dir: string;
     if (this.o.resume === true) {
       const found = newestUsableCheckpoint(this.o.out, this.warn);

@@ -106,14 +106,25 @@ export function finetuneLoop(model: TaskModel, train: Sequence[], padId: number,
   const opt = new AdamW(model.params, {
     lr: p.learning_rate, betas: [0.9, 0.999], eps: 1e-8, weight_decay: p.weight_decay, max_grad_norm: p.max_grad_norm,
   });
-  const perEpoch = Math.ceil(train.length / p.batch_size);
-  const total = perEpoch * p.n_epoch;
-  const schedule = { lr: p.learning_rate, warmup: warmupSteps(total, p.warmup_prop), total };
   const ck = hooks.checkpoints
     ? new FinetuneCheckpoints({ ...hooks.checkpoints, interval: p.checkpoint_interval, keep: p.keep_checkpoints }, model, opt) : null;
   const s: LoopState = ck ? ck.start() : { step: 0, epoch: 0, batchInEpoch: 0, lossSum: 0, best: -Infinity, reports: [] };
   hooks.onStart?.(s.step, ck?.last ?? null);
-  if (ck) native.watchSignals();
+  if (!ck) return runEpochs(model, train, padId, p, hooks, opt, s, null);
+  native.watchSignals();
+  try {
+    return runEpochs(model, train, padId, p, hooks, opt, s, ck);
+  } finally {
+    native.unwatchSignals();
+  }
+}
+
+/** The epochs from state `s` on; with checkpoints, saved as configured and on SIGINT / SIGTERM. */
+function runEpochs(model: TaskModel, train: Sequence[], padId: number, p: FinetuneParams, hooks: LoopHooks, opt: AdamW, s: LoopState,
+  ck: FinetuneCheckpoints | null): EpochReport[] {
+  const perEpoch = Math.ceil(train.length / p.batch_size);
+  const total = perEpoch * p.n_epoch;
+  const schedule = { lr: p.learning_rate, warmup: warmupSteps(total, p.warmup_prop), total };
   // After a step: a pending SIGINT / SIGTERM writes a checkpoint (unless this step has one) and stops.
   const stopIfSignalled = () => {
     const signal = ck ? native.pendingSignal() : 0;
@@ -148,11 +159,9 @@ export function finetuneLoop(model: TaskModel, train: Sequence[], padId: number,
       s.step++;
       s.batchInEpoch++;
       hooks.onStep?.(s.step, total, loss);
-      // The epoch's last step is checkpointed after its evaluation, below.
-      if (s.batchInEpoch < perEpoch) {
-        if (ck && p.checkpoint_interval > 0 && s.step % p.checkpoint_interval === 0) ck.save(s);
-        stopIfSignalled();
-      }
+      // The epoch's last step is checkpointed after its evaluation, below (unless a signal stops the run first).
+      if (ck && s.batchInEpoch < perEpoch && p.checkpoint_interval > 0 && s.step % p.checkpoint_interval === 0) ck.save(s);
+      stopIfSignalled();
     }
     model.eval();
     const metrics = hooks.evaluate?.() ?? {};
@@ -180,7 +189,10 @@ export function runCheckpoints(o: FinetuneRunOptions, p: FinetuneParams, extra: 
   return { out: o.out, resume: o.resume, recorded, train: o.train, ...(o.warn ? { warn: o.warn } : {}) };
 }
 
-/** The epoch kept: the last that improved the main metric, or the last one when no epoch was scored. */
+/**
+ * The epoch kept: the last that improved the main metric, or the last one when no epoch was scored
+ * or none improved (every score NaN, e.g. Pearson of constant predictions).
+ */
 export function keptEpoch(reports: readonly EpochReport[], scored: boolean): EpochReport {
-  return (scored ? reports.filter((r) => r.improved).at(-1) : reports.at(-1))!;
+  return (scored ? reports.filter((r) => r.improved).at(-1) : undefined) ?? reports.at(-1)!;
 }

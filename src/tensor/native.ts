@@ -15,6 +15,8 @@ export interface NativeKernels {
   watchSignals(): void;
   /** The signal received since watchSignals (2 SIGINT, 15 SIGTERM), or 0. */
   pendingSignal(): number;
+  /** Restore the handlers watchSignals replaced and forget a received signal (a run ended). */
+  unwatchSignals(): void;
   /** Ask for transparent huge pages under the array's memory (native/alloc.cc). */
   adviseHugePages(a: Float32Array): void;
   setThreads(n: number): void;

@@ -307,7 +307,7 @@ export function addLayernormForward(out: Vec, sum: Vec | null, mean: Vec, rstd: 
  * is matmul with a cached weight layout (its reference is `linearPackedRef`); clearPacked is cache
  * housekeeping; adviseHugePages is memory advice; the signal pair is process control.
  */
-export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'adviseHugePages' | 'watchSignals' | 'pendingSignal' | 'dropoutForward' | 'dropoutBackward' | 'linearPacked' | 'clearPacked'>;
+export type ReferenceKernels = Omit<NativeKernels, 'threads' | 'setThreads' | 'adviseHugePages' | 'watchSignals' | 'pendingSignal' | 'unwatchSignals' | 'dropoutForward' | 'dropoutBackward' | 'linearPacked' | 'clearPacked'>;
 
 /** Every reference kernel under its NativeKernels name, plus the softmax pieces of attention. */
 export const reference = {

@@ -307,8 +307,16 @@ export abstract class Trainer {
     writing(this.out, () => mkdirSync(this.out, { recursive: true }));
     for (const p of removeStaleTemporaries(this.out)) this.warn(`removed ${p}, left by an interrupted run`);
     // SIGINT / SIGTERM finish the step, write a checkpoint and stop (Interrupted), so a preempted
-    // machine loses no work.
+    // machine loses no work. Once the run ends, signals act as before it.
     native.watchSignals();
+    try {
+      this.runSteps(onStep);
+    } finally {
+      native.unwatchSignals();
+    }
+  }
+
+  private runSteps(onStep: (log: StepLog) => void): void {
     const metrics = join(this.out, 'metrics.jsonl');
     const p = this.params, accum = p.gradient_accumulation_steps;
     const sums: Record<string, number> = {};

@@ -70,14 +70,35 @@ function tableOptions(format: 'csv' | 'tsv'): Options {
   return {
     bom: true, delimiter: format === 'csv' ? ',' : '\t', quote: format === 'csv' ? '"' : false, relax_quotes: true,
     relax_column_count: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'], info: true,
+    // A quote never closed would otherwise read the rest of the file into one field.
+    max_record_size: MAX_RECORD_CHARS,
   };
 }
 
-/** csv-parse's `info.lines` is the line a record ends on; a quoted field's newlines give its start. */
-function toRow({ record, info }: { record: string[]; info: Info }): Row {
-  let newlines = 0;
-  for (const f of record) for (let i = f.indexOf('\n'); i >= 0; i = f.indexOf('\n', i + 1)) newlines++;
-  return { fields: record, line: info.lines - newlines };
+/** Longest record (characters): far above any text a model reads, small next to memory. */
+const MAX_RECORD_CHARS = 1 << 24;
+
+const count = (s: string, c: string): number => {
+  let n = 0;
+  for (let i = s.indexOf(c); i >= 0; i = s.indexOf(c, i + 1)) n++;
+  return n;
+};
+
+/**
+ * Records with the line each starts on. csv-parse's `info.lines` is the line a record ends on, and
+ * it counts a "\r" inside a field as a line too: the fields' "\r"s so far and this record's "\n"s
+ * give the true start line.
+ */
+function rowNumbering(): (r: { record: string[]; info: Info }) => Row {
+  let carriageReturns = 0;
+  return ({ record, info }) => {
+    let newlines = 0;
+    for (const f of record) {
+      newlines += count(f, '\n');
+      carriageReturns += count(f, '\r');
+    }
+    return { fields: record, line: info.lines - carriageReturns - newlines };
+  };
 }
 
 function csvError(e: unknown, file: string): Error {
@@ -88,7 +109,7 @@ function csvError(e: unknown, file: string): Error {
 /** The records of CSV or TSV `text` (the content of `file`, used in messages). */
 export function parseTable(text: string, format: 'csv' | 'tsv', file = `<${format}>`): Row[] {
   try {
-    return (parseSync(text, tableOptions(format)) as unknown as { record: string[]; info: Info }[]).map(toRow);
+    return (parseSync(text, tableOptions(format)) as unknown as { record: string[]; info: Info }[]).map(rowNumbering());
   } catch (e) {
     throw csvError(e, file);
   }
@@ -99,13 +120,17 @@ export const parseCsv = (text: string, file = '<csv>'): Row[] => parseTable(text
 
 /** The records of a CSV or TSV file, streamed from disk. */
 async function* tableRows(file: string, format: 'csv' | 'tsv'): AsyncGenerator<Row> {
-  const parser = parseStream(tableOptions(format));
-  // pipe() does not forward a read error (a missing file): destroy the parser with it instead.
-  fs.createReadStream(file).on('error', (e) => parser.destroy(e)).pipe(parser);
+  const parser = parseStream(tableOptions(format)), toRow = rowNumbering();
+  // pipe() neither forwards a read error (a missing file) to the parser nor closes the file when
+  // the parser stops early (a bad row): both are done by hand.
+  const input = fs.createReadStream(file).on('error', (e) => parser.destroy(e));
+  input.pipe(parser);
   try {
     for await (const r of parser) yield toRow(r as { record: string[]; info: Info });
   } catch (e) {
     throw (e as NodeJS.ErrnoException).syscall ? e : csvError(e, file);
+  } finally {
+    input.destroy();
   }
 }
 
