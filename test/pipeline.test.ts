@@ -52,6 +52,13 @@ test('Moby-Dick: prepare, pretrain a teacher with held-out scores, init a studen
   assert.deepEqual(evals.map((m) => m.step), [50, 100, 150, 200]);
   assert.ok(evals.every((m) => m.eval_mlm_accuracy! >= 0 && m.eval_mlm_accuracy! <= 1 && Number.isFinite(m.eval_loss)));
   assert.ok(evals[3]!.eval_loss! < evals[0]!.eval_loss!, `held-out loss ${evals.map((m) => m.eval_loss!.toFixed(3)).join(' -> ')}`);
+  // Continued pretraining (--init-from): a new schedule starts from the teacher's weights, not from scratch.
+  const continued = join(work, 'continued');
+  cli('pretrain', '--config', join(teacher, 'config.json'), '--data', packed, '--out', continued, '--init-from', teacher,
+    '--batch-size', '16', '--max-steps', '10', '--learning-rate', '1e-3', '--seed', '57');
+  const cont = metrics(continued).map((m) => m.loss_mlm!);
+  const [fresh, trained] = [mean(pre.slice(0, 10).map((m) => m.loss_mlm!)), mean(pre.slice(-10).map((m) => m.loss_mlm!))];
+  assert.ok(Math.abs(mean(cont) - trained) < Math.abs(mean(cont) - fresh), `continued ${mean(cont).toFixed(3)}, trained ${trained.toFixed(3)}, fresh ${fresh.toFixed(3)}`);
 
   const student = join(work, 'student');
   cli('init-student', '--teacher', teacher, '--out', student);

@@ -104,6 +104,7 @@ export function registerTrainCommands(program: Command): void {
       .requiredOption('--data <dir>', 'training data from distil prepare')
       .requiredOption('--out <dir>', 'output: the teacher, checkpoints/ and metrics.jsonl')
       .option('--tokenizer <dir>', 'tokenizer files to ship with the teacher')
+      .option('--init-from <dir>', 'start from the weights of this BERT directory or checkpoint (continued pretraining, fresh optimizer)')
       .option('--resume [checkpoint]', 'continue from the newest checkpoint in --out (or the one given)')
       .addOption(precisionOption('train')),
     PRETRAIN_SCHEMA,
@@ -112,6 +113,7 @@ export function registerTrainCommands(program: Command): void {
     const params = paramsFromFlags(PRETRAIN_SCHEMA, o, this);
     const t = pretrain({
       config: o.config as string, data: o.data as string, out: o.out as string, tokenizer: o.tokenizer as string | undefined,
+      initFrom: o.initFrom as string | undefined,
       params, resume: o.resume as boolean | string | undefined, precision: o.precision as Precision, ...runFlags(o),
       ...progressHooks('pretrain'),
     });

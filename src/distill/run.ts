@@ -7,7 +7,7 @@ import { atomicWriteFile, copyTokenizerFiles } from '../io/atomic.js';
 import { bertConfig, readModelConfig, type BertConfig } from '../io/config.js';
 import { BertForMaskedLM } from '../models/bert.js';
 import { DistilBertForMaskedLM } from '../models/distilbert.js';
-import { loadMaskedLM } from '../models/pretrained.js';
+import { loadMaskedLM, loadWeightsInto } from '../models/pretrained.js';
 import { tooLong } from '../models/transformer.js';
 import { checkTokenizerFits, tokenizerFile } from '../text/fit.js';
 import { BertTokenizer } from '../text/tokenizer.js';
@@ -132,6 +132,12 @@ export interface PretrainOptions extends RunOptions {
   out: string;
   /** Tokenizer files to ship with the teacher. */
   tokenizer?: string;
+  /**
+   * Start from the weights of this BertForMaskedLM directory (a checkpoint of an earlier run)
+   * instead of a random initialisation: continued pretraining under a new schedule, with a fresh
+   * optimizer. Its config must match --config.
+   */
+  initFrom?: string;
   params?: Partial<PretrainParams>;
 }
 
@@ -160,6 +166,7 @@ export function pretrain(o: PretrainOptions): MlmPretrainer {
   checkLengths(ds, o.data, [bert]);
   if (o.tokenizer) checkTokenizerFits(BertTokenizer.fromDir(o.tokenizer).vocabSize, tokenizerFile(o.tokenizer), config.vocab_size, o.config);
   bert.params.initialize(params.seed);
+  if (o.initFrom) loadWeightsInto(bert, o.initFrom);
   mkdirSync(o.out, { recursive: true });
   const t = new MlmPretrainer(bert, config, trainingData(ds), params, params, ds.meta.special_ids, o.out);
   attachMlmEval(t, bert, o);
