@@ -81,7 +81,7 @@ test('distil demo: distils the embedded teacher, fine-tunes both on MR, prints t
   const r = cli(...args);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /% of teacher/);
-  assert.match(r.stdout, /BERT teacher +6 +12\.\dM/);
+  assert.match(r.stdout, /BERT teacher +6 +7\.\dM/);
   assert.match(r.stdout, /DistilBERT: triple loss, teacher init +3 +\d+\.\dM/);
   assert.match(r.stdout, /fewer parameters and is [\d.]+x as fast/);
   const html = readFileSync(join(out, 'report.html'), 'utf8');

