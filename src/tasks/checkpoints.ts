@@ -12,8 +12,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import { saveTaskModel, type TaskModel } from '../models/task_pretrained.js';
 import type { AdamW } from '../train/adamw.js';
 import {
-  checkpointProblem, checkpointsDir, listCheckpoints, loadOptimizer, newestUsableCheckpoint, readTrainerState, removeStaleTemporaries, saveCheckpoint,
-  type TrainerState,
+  checkpointToResume, checkpointsDir, listCheckpoints, loadOptimizer, removeStaleTemporaries, saveCheckpoint, type TrainerState,
 } from '../train/checkpoint.js';
 import type { EpochReport } from './finetune_loop.js';
 
@@ -106,26 +105,9 @@ export class FinetuneCheckpoints {
       }
       return fresh;
     }
-    let dir: string;
-    if (this.o.resume === true) {
-      const found = newestUsableCheckpoint(this.o.out, this.warn);
-      if (!found) {
-        this.warn(`--resume: no checkpoint under ${checkpointsDir(this.o.out)} yet; starting from step 0`);
-        return fresh;
-      }
-      dir = found;
-    } else {
-      const why = checkpointProblem(this.o.resume);
-      if (why) throw new Error(`${this.o.resume}: cannot resume from this checkpoint: ${why}; pass an older one, or --resume alone for the newest usable one`);
-      dir = this.o.resume;
-    }
-    const state = readTrainerState(dir);
-    for (const [k, v] of Object.entries(this.o.recorded))
-      if (JSON.stringify(state.params[k]) !== JSON.stringify(v))
-        throw new Error(`${dir}: option ${k} was ${JSON.stringify(state.params[k])} in the checkpointed run, now ${JSON.stringify(v)}; ` +
-          'resume with the same options (or start a new --out)');
-    if (JSON.stringify(state.data) !== JSON.stringify(this.data))
-      throw new Error(`${dir}: the checkpoint was trained on other data (${JSON.stringify(state.data)}); resume with the same --train file`);
+    const point = checkpointToResume(this.o.out, this.o.resume, this.o.recorded, this.data, '--train file', this.warn);
+    if (!point) return fresh;
+    const { dir, state } = point;
     const loop = (state as TrainerState & { finetune?: Omit<LoopState, 'step' | 'epoch' | 'batchInEpoch'> & { best: number | null } }).finetune;
     if (!loop || !Array.isArray(loop.reports) || typeof loop.lossSum !== 'number')
       throw new Error(`${join(dir, 'trainer_state.json')}: no fine-tuning state; it is not a checkpoint of finetune or finetune-qa`);

@@ -155,3 +155,38 @@ export function loadOptimizer(dir: string, opt: AdamW): void {
   if (!isCount(step)) throw new Error(`${file.path}: metadata step ${JSON.stringify(file.metadata.step)} is not a step count; the checkpoint is damaged, resume from an older one`);
   opt.step = step;
 }
+
+/**
+ * The checkpoint `--resume` continues from and its state: the newest usable one under OUT
+ * (`from` true), or the directory given. Null when OUT has none yet (said through `warn`: the run
+ * starts at step 0, so "always --resume" is right); an error when every one is unusable. The
+ * state must come from a run with the same `recorded` options and `data` (`dataFlag` names the
+ * input to keep the same).
+ */
+export function checkpointToResume(out: string, from: true | string, recorded: Record<string, unknown>, data: unknown, dataFlag: string,
+  warn: (line: string) => void): { dir: string; state: TrainerState } | null {
+  let dir: string;
+  if (from === true) {
+    const found = newestUsableCheckpoint(out, warn);
+    if (!found) {
+      const root = checkpointsDir(out);
+      if (listCheckpoints(out).length > 0)
+        throw new Error(`--resume: no usable checkpoint under ${root} (reasons above); remove them to start from step 0, or resume from a copy`);
+      warn(`--resume: no checkpoint under ${root} yet; starting from step 0`);
+      return null;
+    }
+    dir = found;
+  } else {
+    const why = checkpointProblem(from);
+    if (why) throw new Error(`${from}: cannot resume from this checkpoint: ${why}; pass an older one, or --resume alone for the newest usable one`);
+    dir = from;
+  }
+  const state = readTrainerState(dir);
+  for (const [k, v] of Object.entries(recorded))
+    if (JSON.stringify(state.params[k]) !== JSON.stringify(v))
+      throw new Error(`${dir}: option ${k} was ${JSON.stringify(state.params[k])} in the checkpointed run, now ${JSON.stringify(v)}; ` +
+        'resume with the same options (or start a new --out)');
+  if (JSON.stringify(state.data) !== JSON.stringify(data))
+    throw new Error(`${dir}: the checkpoint was trained on other data (${JSON.stringify(state.data)}); resume with the same ${dataFlag}`);
+  return { dir, state };
+}

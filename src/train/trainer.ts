@@ -15,8 +15,7 @@ import { weightedSum } from '../tensor/ops.js';
 import { backward, type Tensor } from '../tensor/tensor.js';
 import { AdamW } from './adamw.js';
 import {
-  checkpointProblem, checkpointsDir, listCheckpoints, loadOptimizer, newestUsableCheckpoint, readTrainerState, removeStaleTemporaries,
-  saveCheckpoint, type TrainerState,
+  checkpointToResume, loadOptimizer, removeStaleTemporaries, saveCheckpoint, type TrainerState,
 } from './checkpoint.js';
 import type { TrainParams } from './params.js';
 import { deriveSeed, Rng } from '../data/rng.js';
@@ -247,29 +246,9 @@ export abstract class Trainer {
    * (a crash before the first checkpoint) and null is returned, so "always --resume" restarts work.
    */
   resume(from: string | true): string | null {
-    let dir: string;
-    if (from === true) {
-      const found = newestUsableCheckpoint(this.out, this.warn);
-      if (!found) {
-        const root = checkpointsDir(this.out);
-        if (listCheckpoints(this.out).length > 0)
-          throw new Error(`--resume: no usable checkpoint under ${root} (reasons above); remove them to start from step 0, or resume from a copy`);
-        this.warn(`--resume: no checkpoint under ${root} yet; starting from step 0`);
-        return null;
-      }
-      dir = found;
-    } else {
-      const why = checkpointProblem(from);
-      if (why) throw new Error(`${from}: cannot resume from this checkpoint: ${why}; pass an older one, or --resume alone for the newest usable one`);
-      dir = from;
-    }
-    const state = readTrainerState(dir);
-    for (const [k, v] of Object.entries(this.recorded))
-      if (JSON.stringify(state.params[k]) !== JSON.stringify(v))
-        throw new Error(`${dir}: option ${k} was ${JSON.stringify(state.params[k])} in the checkpointed run, now ${JSON.stringify(v)}; ` +
-          'resume with the same options (or start a new --out)');
-    if (JSON.stringify(state.data) !== JSON.stringify(this.data.identity))
-      throw new Error(`${dir}: the checkpoint was trained on other data (${JSON.stringify(state.data)}); resume with the same --data`);
+    const point = checkpointToResume(this.out, from, this.recorded, this.data.identity, '--data', this.warn);
+    if (!point) return null;
+    const { dir, state } = point;
     this.loadModel(dir);
     loadOptimizer(dir, this.opt);
     this.state = state;
