@@ -76,12 +76,19 @@ interface TorchFigures {
   [key: string]: number | string | null;
 }
 
+let torchMissingSaid = false;
+
 /** Run bench/torch_bench.py with `extra` flags when /usr/bin/python3 has torch; null otherwise. */
 function runTorch(extra: string[]): TorchFigures | null {
   const py = '/usr/bin/python3';
   if (args.has('--no-torch') || !existsSync(py)) return null;
   const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-  if (probe.status !== 0) return null;
+  if (probe.status !== 0) {
+    if (torchMissingSaid) return null;
+    torchMissingSaid = true;
+    console.error(`bench: ${py} has no torch, so the PyTorch figures are null (npm run bench installs python3-torch)`);
+    return null;
+  }
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;

