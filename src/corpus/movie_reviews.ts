@@ -20,10 +20,11 @@ export const MR_CSV = `${CORPORA}/polarity-en-pang&lee2.csv`;
 /** A review sentence sharing a run of this many words with an MR sentence is dropped. */
 export const OVERLAP_WORDS = 8;
 
-/** `file`, or `file`.gz where Debian compressed it, as text; throws naming the package. */
+/** `file` (gunzipped when it ends in .gz), or `file`.gz where Debian compressed it, as text; throws naming the package. */
 export function readPatternFile(file: string): string {
-  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8');
-  if (fs.existsSync(`${file}.gz`)) return gunzipSync(fs.readFileSync(`${file}.gz`)).toString('utf8');
+  const read = (f: string): string => (f.endsWith('.gz') ? gunzipSync(fs.readFileSync(f)) : fs.readFileSync(f)).toString('utf8');
+  if (fs.existsSync(file)) return read(file);
+  if (fs.existsSync(`${file}.gz`)) return read(`${file}.gz`);
   throw new Error(`${file}: not found (install the Debian package ${PACKAGE}: ${aptInstallCommand([PACKAGE])})`);
 }
 

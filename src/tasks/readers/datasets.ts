@@ -10,9 +10,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { atomicWriteFile } from '../../io/atomic.js';
-import { MR_CSV } from '../../corpus/movie_reviews.js';
+import { MR_CSV, readPatternFile } from '../../corpus/movie_reviews.js';
 import { Rng } from '../../data/rng.js';
 import { parseCsv } from './table.js';
 import { messageText } from './email.js';
@@ -47,10 +46,7 @@ const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim();
  * `"label","sentence"` with label 1 (positive) or -1 (negative), UTF-8 with a BOM.
  */
 export function loadMr(file = MR_CSV): LabelledText[] {
-  let text: string;
-  if (fs.existsSync(file)) text = file.endsWith('.gz') ? gunzipSync(fs.readFileSync(file)).toString('utf8') : fs.readFileSync(file, 'utf8');
-  else if (fs.existsSync(`${file}.gz`)) text = gunzipSync(fs.readFileSync(`${file}.gz`)).toString('utf8');
-  else throw new Error(`${file}: not found (install the Debian package python3-pattern: apt-get install python3-pattern)`);
+  const text = readPatternFile(file);
   return parseCsv(text, file).map(({ fields, line }) => {
     if (fields.length !== 2) throw new Error(`${file}:${line}: expected 2 fields (label, sentence), got ${fields.length}`);
     const label = fields[0] === '1' ? 'positive' : fields[0] === '-1' ? 'negative' : null;
