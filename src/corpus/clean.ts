@@ -67,10 +67,15 @@ export function splitSentences(line: string): string[] {
 /** A one-line paragraph as lines of at most `maxWords` words, cut only at sentence ends (a longer sentence stays whole). */
 export function splitLongParagraph(line: string, maxWords = MAX_WORDS): string[] {
   if (countWords(line) <= maxWords) return [line];
+  return groupSentences(splitSentences(line), maxWords);
+}
+
+/** Consecutive `sentences` joined into lines of at most `maxWords` words (a longer sentence stays whole). */
+export function groupSentences(sentences: Iterable<string>, maxWords = MAX_WORDS): string[] {
   const out: string[] = [];
   let cur: string[] = [];
   let words = 0;
-  for (const s of splitSentences(line)) {
+  for (const s of sentences) {
     const w = countWords(s);
     if (cur.length > 0 && words + w > maxWords) {
       out.push(cur.join(' '));

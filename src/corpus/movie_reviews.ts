@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { aptInstalled, aptInstallCommand } from './debian.js';
-import { countWords, MAX_WORDS } from './clean.js';
+import { countWords, groupSentences, MAX_WORDS } from './clean.js';
 import type { CorpusDocument, CorpusSource } from './source.js';
 
 const PACKAGE = 'python3-pattern';
@@ -61,28 +61,15 @@ function mrRuns(): Set<string> {
  * a capital after a full stop) could not cut them; the line breaks mark the sentences instead.
  */
 export function reviewDocument(text: string, id: string, exclude: ReadonlySet<string>): CorpusDocument {
-  const paragraphs: string[] = [];
-  let cur: string[] = [];
-  let curWords = 0;
+  const kept: string[] = [];
   let droppedWords = 0;
   for (const raw of text.split('\n')) {
     const sentence = raw.trim();
     if (!sentence) continue;
-    const n = countWords(sentence);
-    if (runs(sentence, OVERLAP_WORDS).some((r) => exclude.has(r))) {
-      droppedWords += n;
-      continue;
-    }
-    if (cur.length > 0 && curWords + n > MAX_WORDS) {
-      paragraphs.push(cur.join(' '));
-      cur = [];
-      curWords = 0;
-    }
-    cur.push(sentence);
-    curWords += n;
+    if (runs(sentence, OVERLAP_WORDS).some((r) => exclude.has(r))) droppedWords += countWords(sentence);
+    else kept.push(sentence);
   }
-  if (cur.length > 0) paragraphs.push(cur.join(' '));
-  return { id, paragraphs, markupWords: droppedWords };
+  return { id, paragraphs: groupSentences(kept, MAX_WORDS), markupWords: droppedWords };
 }
 
 export const movieReviews: CorpusSource = {
