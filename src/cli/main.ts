@@ -34,7 +34,7 @@ program
   .option('--out <dir>', 'work directory (a finished step there is reused)', 'runs/demo')
   .option('--steps <n>', 'distillation optimizer steps', intFlag('--steps'), 150)
   .option('--batch-size <n>', 'sequences per distillation step', intFlag('--batch-size'), 64)
-  .option('--epochs <n>', 'fine-tuning epochs on MR', intFlag('--epochs'), 3)
+  .option('--epochs <n>', 'fine-tuning epochs on MR', intFlag('--epochs'), 4)
   .option('--fresh', 'start over: delete --out first', false)
   .action((o: DemoOptions) => runDemo(o));
 
