@@ -76,25 +76,27 @@ interface TorchFigures {
   [key: string]: number | string | null;
 }
 
-let torchMissingSaid = false;
+const PYTHON = '/usr/bin/python3';
+let torchProbe: boolean | undefined;
 
-/** Run bench/torch_bench.py with `extra` flags when /usr/bin/python3 has torch; null otherwise. */
-function runTorch(extra: string[]): TorchFigures | null {
-  const py = '/usr/bin/python3';
-  if (args.has('--no-torch') || !existsSync(py)) return null;
-  const probe = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
-  if (probe.status !== 0) {
-    if (torchMissingSaid) return null;
-    torchMissingSaid = true;
-    console.error(`bench: ${py} has no torch, so the PyTorch figures are null (npm run bench installs python3-torch)`);
-    return null;
+/** Whether PYTHON has torch, probed once; when it has not, says so once on stderr. */
+function hasTorch(): boolean {
+  if (torchProbe === undefined) {
+    torchProbe = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+    if (!torchProbe) console.error(`bench: ${PYTHON} has no torch, so the PyTorch figures are null (npm run bench installs python3-torch)`);
   }
+  return torchProbe;
+}
+
+/** Run bench/torch_bench.py with `extra` flags when PYTHON has torch; null otherwise. */
+function runTorch(extra: string[]): TorchFigures | null {
+  if (args.has('--no-torch') || !hasTorch()) return null;
   const env: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   // dist/bench/bench.js -> bench/torch_bench.py (Python is not compiled).
   const script = fileURLToPath(new URL('../../bench/torch_bench.py', import.meta.url));
-  const r = spawnSync(py, [script, ...extra, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, [script, ...extra, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' });
   if (r.status !== 0) {
     log(`PyTorch bench failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
     return null;

@@ -7,14 +7,15 @@
 import * as fs from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { aptInstalled, aptInstallCommand } from './debian.js';
+import { aptInstallCommand, aptSource } from './debian.js';
 import { countWords, groupSentences, MAX_WORDS } from './clean.js';
 import type { CorpusDocument, CorpusSource } from './source.js';
 
 const PACKAGE = 'python3-pattern';
 const CORPORA = '/usr/share/doc/python3-pattern/test/corpora';
 /** The reviews, `"label","review"` a row (the package's README swaps the names of the two files). */
-export const REVIEWS_CSV = `${CORPORA}/polarity-en-pang&lee1.csv`;
+const REVIEWS_FILE = 'polarity-en-pang&lee1.csv';
+export const REVIEWS_CSV = `${CORPORA}/${REVIEWS_FILE}`;
 /** The MR sentences, `"label","sentence"` a row. */
 export const MR_CSV = `${CORPORA}/polarity-en-pang&lee2.csv`;
 /** A review sentence sharing a run of this many words with an MR sentence is dropped. */
@@ -72,18 +73,16 @@ export function reviewDocument(text: string, id: string, exclude: ReadonlySet<st
   return { id, paragraphs: groupSentences(kept, MAX_WORDS), markupWords: droppedWords };
 }
 
-export const movieReviews: CorpusSource = {
+export const movieReviews: CorpusSource = aptSource({
   name: 'movie-reviews',
   description: "Pang & Lee's polarity dataset v2.0: 1,500 movie reviews, labels dropped, sentences overlapping MR's left out",
-  origin: { kind: 'apt', package: PACKAGE },
+  package: PACKAGE,
   license: 'research data set (Cornell movie-review data), packaged by Debian python3-pattern (BSD-3-Clause)',
-  files() {
-    if (!aptInstalled(PACKAGE)) throw new Error(`source movie-reviews needs the Debian package ${PACKAGE}: ${aptInstallCommand([PACKAGE])}`);
-    return [REVIEWS_CSV];
-  },
+  root: CORPORA,
+  suffixes: [REVIEWS_FILE, `${REVIEWS_FILE}.gz`],
   *read(file) {
     const exclude = mrRuns();
     const rows = readRows(file);
     for (let i = 0; i < rows.length; i++) yield reviewDocument(rows[i]![1], `review-${String(i + 1).padStart(4, '0')}`, exclude);
   },
-};
+});
